@@ -1,0 +1,45 @@
+# motcua — run `make help` for the list.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export PYTHONPATH := $(CURDIR)/kit:$(CURDIR)/services/intake
+export PSYCOPG_WAIT_FUNC := wait_select
+
+PG_URL ?= postgresql://postgres@127.0.0.1:5432
+AMQP_URI ?= amqp://guest:guest@127.0.0.1:5672/
+export AMQP_URI
+export INTAKE_DATABASE_URL ?= $(PG_URL)/motcua_intake
+export INTAKE_PORT ?= 8001
+ROLE ?= reception
+UNIT ?= 000.00.08.H38
+
+.PHONY: help up down test token lint typecheck logs venv migrate catalogue bench
+
+help: ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt
+	@python3 -m venv $(VENV)
+	@$(VENV)/bin/pip install -q --upgrade pip 'setuptools<82' wheel
+	@$(VENV)/bin/pip install -q -r requirements.txt
+	@touch $@
+
+venv: $(VENV)/.installed ## create the virtualenv with the pinned dependencies
+
+up: venv ## set up and start the platform in the background, print URLs and a demo token
+	@scripts/up.sh
+
+down: ## stop what `make up` started
+	@scripts/down.sh
+
+logs: ## follow the services' logs
+	@tail -n 50 -F .run/*.log
+
+test: venv ## run every test (needs PostgreSQL and RabbitMQ; see README)
+	@scripts/test.sh
+
+token: venv ## print one development token: make -s token ROLE=reception UNIT=000.00.08.H38
+	@$(PY) -m motcua_kit.auth --role $(ROLE) --unit $(UNIT)
+
+lint: venv ## ruff and mypy
+	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy kit/motcua_kit services/intake/intake

@@ -1,0 +1,3 @@
+"""Root pytest configuration: the kit's fixtures for every test folder."""
+
+pytest_plugins = ["motcua_kit.testing"]

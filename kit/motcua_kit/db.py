@@ -1,0 +1,184 @@
+"""PostgreSQL as a nameko DependencyProvider: a psycopg 3 pool and one transaction per worker.
+
+A worker gets a `UnitOfWork`. Its connection is taken from the pool on first use and the
+transaction is committed when the worker returns normally, rolled back when it raises. Outgoing
+events are written to the outbox in the same transaction (`uow.emit`), so state and events
+commit together; the relay publishes them afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from nameko.extensions import DependencyProvider
+from psycopg import Connection
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+from motcua_kit import cooperative  # noqa: F401  (must precede any psycopg use)
+from motcua_kit.config import required, setting
+from motcua_kit.events import new_event
+from motcua_kit.outbox import OutboxRelay
+
+log = logging.getLogger(__name__)
+
+
+class UnitOfWork:
+    """One worker's transaction. Lazily connects; commit/rollback are the provider's job."""
+
+    def __init__(self, pool: ConnectionPool, source: str) -> None:
+        self._pool = pool
+        self.pool = pool
+        self._source = source
+        self._conn: Connection[Any] | None = None
+        self.emitted: list[dict[str, Any]] = []
+
+    @property
+    def conn(self) -> Connection[Any]:
+        if self._conn is None:
+            self._conn = self._pool.getconn()
+            self._conn.row_factory = dict_row  # type: ignore[assignment]
+        return self._conn
+
+    def execute(self, sql: str, params: Any = None) -> Any:
+        return self.conn.execute(sql, params)
+
+    def fetchone(self, sql: str, params: Any = None) -> dict[str, Any] | None:
+        row: dict[str, Any] | None = self.conn.execute(sql, params).fetchone()
+        return row
+
+    def fetchall(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self.conn.execute(sql, params).fetchall()
+        return rows
+
+    def emit(self, event_type: str, subject: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Queue a CloudEvent in the outbox, in this transaction."""
+        event = new_event(source=self._source, type=event_type, subject=subject, data=data)
+        self.execute(
+            "INSERT INTO outbox_events (id, type, subject, payload) VALUES (%s, %s, %s, %s)",
+            (event["id"], event_type, subject, Jsonb(event)),
+        )
+        self.emitted.append(event)
+        return event
+
+    def claim_event(self, consumer: str, event_id: str) -> bool:
+        """Record that `consumer` handles `event_id`; False if it already has.
+
+        The primary key makes this safe under concurrent redelivery: a second transaction
+        inserting the same row waits for the first and then finds the conflict.
+        """
+        row = self.fetchone(
+            "INSERT INTO inbox_events (consumer, event_id) VALUES (%s, %s) "
+            "ON CONFLICT DO NOTHING RETURNING event_id",
+            (consumer, event_id),
+        )
+        return row is not None
+
+    def finish(self, commit: bool) -> None:
+        if self._conn is None:
+            return
+        try:
+            if commit:
+                self._conn.commit()
+            else:
+                self._conn.rollback()
+        finally:
+            self._pool.putconn(self._conn)
+            self._conn = None
+
+
+class Database(DependencyProvider):
+    """Config: `<PREFIX>_DATABASE_URL` (key given by `url_key`), pool size `DB_POOL_SIZE`."""
+
+    def __init__(self, url_key: str = "DATABASE_URL", relay: bool = True) -> None:
+        self.url_key = url_key
+        self.relay_enabled = relay
+        self.pool: ConnectionPool | None = None
+        self.relay: OutboxRelay | None = None
+        self._uows: dict[Any, UnitOfWork] = {}
+
+    def setup(self) -> None:
+        config = self.container.config
+        size = int(setting(config, "DB_POOL_SIZE", 10))
+        self.pool = ConnectionPool(
+            required(config, self.url_key),
+            min_size=1,
+            max_size=size,
+            open=False,
+            name=f"{self.container.service_name}-db",
+            kwargs={"autocommit": False},
+        )
+        if self.relay_enabled:
+            self.relay = OutboxRelay(self.pool, self.container.service_name, config)
+
+    def start(self) -> None:
+        assert self.pool is not None
+        self.pool.open(wait=False)
+        if self.relay is not None:
+            self.container.spawn_managed_thread(self.relay.run, identifier="outbox-relay")
+
+    def stop(self) -> None:
+        if self.relay is not None:
+            self.relay.stop()
+        if self.pool is not None:
+            self.pool.close()
+
+    def kill(self) -> None:
+        self.stop()
+
+    def get_dependency(self, worker_ctx: Any) -> UnitOfWork:
+        assert self.pool is not None
+        uow = UnitOfWork(self.pool, source=self.container.service_name)
+        self._uows[worker_ctx] = uow
+        return uow
+
+    def settle(self, worker_ctx: Any, commit: bool) -> None:
+        """Commit (or roll back) the worker's transaction now; raises if the commit fails.
+
+        nameko answers an HTTP request or acks a message (`handle_result`) *before* it calls
+        `worker_result`, so the kit's entrypoints settle the transaction first: a client never
+        hears "created" and a message is never acked for a change that did not commit.
+        """
+        uow = self._uows.pop(worker_ctx, None)
+        if uow is None:
+            return
+        uow.finish(commit=commit)
+        if commit and uow.emitted and self.relay is not None:
+            self.relay.wake()
+
+    def worker_result(self, worker_ctx: Any, result: Any = None, exc_info: Any = None) -> None:
+        self.settle(worker_ctx, commit=exc_info is None)
+
+    def worker_teardown(self, worker_ctx: Any) -> None:
+        uow = self._uows.pop(worker_ctx, None)
+        if uow is not None:  # worker_result was not reached: never leave a transaction open
+            uow.finish(commit=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[UnitOfWork]:
+        """A unit of work outside any worker (timers of the kit, health checks)."""
+        assert self.pool is not None
+        uow = UnitOfWork(self.pool, source=self.container.service_name)
+        ok = False
+        try:
+            yield uow
+            ok = True
+        finally:
+            uow.finish(commit=ok)
+
+
+def settle_transactions(worker_ctx: Any, result: Any, exc_info: Any) -> tuple[Any, Any]:
+    """Settle every Database of the worker's container before the entrypoint answers."""
+    for provider in worker_ctx.container.dependencies:
+        if isinstance(provider, Database):
+            try:
+                provider.settle(worker_ctx, commit=exc_info is None)
+            except Exception:  # the commit failed: the caller must hear an error, not success
+                log.exception("commit failed for %s", worker_ctx)
+                result, exc_info = None, sys.exc_info()
+    return result, exc_info

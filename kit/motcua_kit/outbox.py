@@ -1,0 +1,124 @@
+"""The transactional outbox relay: publishes committed events, with publisher confirms.
+
+Workers insert events into `outbox_events` in their own transaction. The relay, one greenthread
+per service instance, takes unpublished rows (`FOR UPDATE SKIP LOCKED`, so replicas share the
+work), publishes each to `<service>.events` waiting for the broker's confirm, and marks them
+published in the same transaction. A crash between publish and commit publishes again:
+delivery is at least once, and consumers are idempotent. A broker outage only delays events.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import eventlet
+from eventlet.event import Event
+from kombu import Exchange
+from nameko.amqp.publish import Publisher
+from psycopg_pool import ConnectionPool
+
+from motcua_kit import metrics
+from motcua_kit.config import setting
+from motcua_kit.events import SERIALIZER
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+
+
+def events_exchange(service: str) -> Exchange:
+    # Same declaration as nameko's own event dispatcher, so both can coexist.
+    return Exchange(f"{service}.events", type="topic", durable=True, delivery_mode=2)
+
+
+class OutboxRelay:
+    def __init__(self, pool: ConnectionPool, service: str, config: dict[str, Any]) -> None:
+        self.pool = pool
+        self.service = service
+        self.exchange = events_exchange(service)
+        self.poll_interval = float(setting(config, "OUTBOX_POLL_SECONDS", 1.0))
+        self.retention_days = int(setting(config, "OUTBOX_RETENTION_DAYS", 7))
+        self.publisher = Publisher(
+            config["AMQP_URI"],
+            use_confirms=True,
+            serializer=SERIALIZER,
+            declare=[self.exchange],
+            # Fail fast when the broker is away: the rows stay and the loop tries again.
+            retry=True,
+            retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.5},
+        )
+        self._wake = Event()
+        self._running = True
+        self._failing = False
+
+    def wake(self) -> None:
+        if not self._wake.ready():
+            self._wake.send(True)
+
+    def stop(self) -> None:
+        self._running = False
+        self.wake()
+
+    def run(self) -> None:
+        backoff = self.poll_interval
+        while self._running:
+            with eventlet.Timeout(backoff, False):
+                self._wake.wait()
+            self._wake = Event()
+            if not self._running:
+                break
+            try:
+                while self.drain_once() == BATCH:
+                    pass
+                if self._failing:
+                    log.info("outbox relay: publishing again", extra={"service": self.service})
+                self._failing = False
+                backoff = self.poll_interval
+            except Exception as exc:  # broker or database away: keep the rows, try later
+                if not self._failing:
+                    log.warning(
+                        "outbox relay cannot publish yet: %s", exc, extra={"service": self.service}
+                    )
+                self._failing = True
+                metrics.OUTBOX_PUBLISH_FAILURES.labels(self.service).inc()
+                backoff = min(backoff * 2, 30.0)
+
+    def drain_once(self) -> int:
+        """Publish one batch; returns how many rows it published."""
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT seq, id, type, payload FROM outbox_events WHERE published_at IS NULL "
+                "ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED",
+                (BATCH,),
+            ).fetchall()
+            for _seq, event_id, event_type, payload in rows:
+                self.publisher.publish(
+                    payload,
+                    exchange=self.exchange,
+                    routing_key=event_type,
+                    message_id=str(event_id),
+                    type=event_type,
+                )
+                metrics.EVENTS_PUBLISHED.labels(self.service, event_type).inc()
+            if rows:
+                conn.execute(
+                    "UPDATE outbox_events SET published_at = now() WHERE seq = ANY(%s)",
+                    ([r[0] for r in rows],),
+                )
+            conn.execute(
+                "DELETE FROM outbox_events WHERE published_at < now() - make_interval(days => %s)",
+                (self.retention_days,),
+            )
+        return len(rows)
+
+
+def backlog(pool: ConnectionPool) -> tuple[int, float]:
+    """Unpublished events and the age in seconds of the oldest one."""
+    with pool.connection() as conn:
+        row = conn.execute(
+            "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) "
+            "FROM outbox_events WHERE published_at IS NULL"
+        ).fetchone()
+    assert row is not None
+    return int(row[0]), float(row[1])

@@ -1,0 +1,54 @@
+"""Start a service: check its database and broker first, then hand over to `nameko run`.
+
+    python -m motcua_kit.run --config services/intake/config.yml intake.service
+
+A missing PostgreSQL or RabbitMQ is reported in one plain paragraph (which, where, how to
+start it) instead of a traceback from deep inside a driver.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+import yaml
+
+from motcua_kit import preflight
+
+
+def load_config(path: str) -> dict[str, Any]:
+    from nameko.cli.main import setup_yaml_parser
+
+    setup_yaml_parser()  # the `${VAR:default}` syntax of nameko's config files
+    with open(path, encoding="utf-8") as handle:
+        config: dict[str, Any] = yaml.safe_load(handle)
+    return config
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--config", required=True)
+    parser.add_argument("service", help="module path of the nameko service, e.g. intake.service")
+    args = parser.parse_args(argv)
+    config = load_config(args.config)
+    problems = []
+    for key, value in config.items():
+        if key.endswith("DATABASE_URL") and value:
+            problem = preflight.check_postgres(value)
+            if problem:
+                problems.append(problem)
+    problem = preflight.check_rabbitmq(config["AMQP_URI"])
+    if problem:
+        problems.append(problem)
+    if problems:
+        sys.stderr.write(f"{args.service} cannot start:\n" + "\n".join(problems) + "\n")
+        return 2
+    command = [sys.executable, "-m", "nameko", "run", "--config", args.config, args.service]
+    os.execv(sys.executable, command)  # noqa: S606  (replaces this process with the service)
+    return 0  # pragma: no cover
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

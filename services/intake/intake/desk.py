@@ -1,0 +1,396 @@
+"""The desk's use cases: each takes the worker's unit of work and plain values, returns plain data.
+
+Entrypoints (service.py) parse and reply; domain/ decides; adapters/repository.py stores. This
+module strings them together in one transaction, including the outgoing event (outbox).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from motcua_kit.auth import Officer
+from motcua_kit.db import UnitOfWork
+from motcua_kit.errors import ApiError, Problem, not_found
+from motcua_kit.workcal import WorkCalendar
+
+from intake import metrics
+from intake.adapters import repository as repo
+from intake.domain import dossier as life
+from intake.domain.catalogue import Procedure, in_force
+from intake.domain.dossier import Change, Dossier
+from intake.domain.reception import (
+    HandedDocument,
+    appointment,
+    format_dossier_code,
+    missing_documents,
+    request_problems,
+)
+
+SUPERVISING_ROLES = ("admin", "system", "processing")
+
+
+def hash_pin(code: str, pin: str) -> str:
+    return hashlib.pbkdf2_hmac("sha256", pin.encode(), code.encode(), 20_000).hex()
+
+
+def pin_matches(uow: UnitOfWork, code: str, pin: str) -> bool:
+    stored = repo.pin_hash_of(uow, code)
+    return stored is not None and hmac.compare_digest(stored, hash_pin(code, pin))
+
+
+def current_procedure(uow: UnitOfWork, code: str, now: datetime) -> Procedure:
+    found = in_force(repo.procedure_versions(uow, code), now.date())
+    if found is None:
+        raise ApiError(
+            422,
+            "validation_failed",
+            "Dữ liệu không hợp lệ",
+            problems=[
+                Problem(
+                    "procedure_code",
+                    "unknown_procedure",
+                    f"Không có thủ tục '{code}' đang có hiệu lực",
+                )
+            ],
+        )
+    return found
+
+
+# --- reception --------------------------------------------------------------------------------
+
+
+def submit(
+    uow: UnitOfWork,
+    calendar: WorkCalendar,
+    officer: Officer,
+    payload: dict[str, Any],
+    idempotency_key: str | None,
+    base_url: str,
+    now: datetime,
+) -> tuple[int, dict[str, Any]]:
+    if idempotency_key:
+        request_hash = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        earlier = repo.claim_idempotency_key(uow, officer.unit, idempotency_key, request_hash)
+        if earlier is not None:
+            return replay(uow, earlier, request_hash, base_url)
+    procedure = current_procedure(uow, payload["procedure_code"], now)
+    handed = [HandedDocument(d["code"], d["copies"]) for d in payload["documents"]]
+    problems = request_problems(procedure, handed, payload["return_method"])
+    if problems:
+        raise ApiError(422, "validation_failed", "Dữ liệu không hợp lệ", problems=problems)
+    missing = missing_documents(procedure, handed)
+    if missing:
+        metrics.INCOMPLETE_AT_DESK.labels(procedure.code).inc()
+        raise incomplete(procedure, missing)
+
+    received_at = now.astimezone(calendar.tz)
+    code = format_dossier_code(
+        officer.unit, received_at, repo.next_number(uow, officer.unit, received_at.date())
+    )
+    pin = f"{secrets.randbelow(1_000_000):06d}"
+    dossier = Dossier(
+        code=code,
+        unit=officer.unit,
+        status=life.RECEIVED,
+        received_at=received_at,
+        due_at=appointment(calendar, procedure, received_at),
+    )
+    repo.insert_dossier(
+        uow,
+        dossier,
+        {
+            "procedure_code": procedure.code,
+            "procedure_version": procedure.version,
+            "channel": payload["channel"],
+            "return_method": payload["return_method"],
+            "applicant": payload["applicant"],
+            "documents": [asdict(d) for d in handed],
+            "pin_hash": hash_pin(code, pin),
+            "received_by": officer.as_actor(),
+        },
+    )
+    repo.record_action(
+        uow, code, "received", officer.as_actor(), received_at, {"note": payload.get("note")}
+    )
+    lookup = {"url": f"{base_url}/lookup/{code}", "pin": pin}
+    uow.emit(
+        "dossier.received",
+        code,
+        {
+            "code": code,
+            "unit": officer.unit,
+            "procedure": {
+                "code": procedure.code,
+                "version": procedure.version,
+                "name": {"vi": procedure.name_vi, "en": procedure.name_en},
+                "field": procedure.field_code,
+                "processing_days": procedure.processing_days,
+                "route": procedure.route,
+            },
+            "channel": payload["channel"],
+            "return_method": payload["return_method"],
+            "received_at": received_at.isoformat(),
+            "due_at": dossier.due_at.isoformat(),
+            "applicant": payload["applicant"],
+            "documents": [asdict(d) for d in handed],
+            "received_by": officer.as_actor(),
+            "lookup": lookup,
+        },
+    )
+    if idempotency_key:
+        repo.settle_idempotency_key(uow, officer.unit, idempotency_key, code)
+    metrics.RECEIVED.labels(procedure.code, payload["channel"]).inc()
+    return 201, reception_body(code, dossier, base_url, pin)
+
+
+def reception_body(code: str, dossier: Dossier, base_url: str, pin: str | None) -> dict[str, Any]:
+    receipt = (
+        f"{base_url}/lookup/{code}/receipt?pin={pin}"
+        if pin
+        else f"{base_url}/dossiers/{code}/receipt"
+    )
+    return {
+        "code": code,
+        "status": dossier.status,
+        "received_at": dossier.received_at.isoformat(),
+        "appointment_at": dossier.due_at.isoformat(),
+        "appointment_date": dossier.due_at.date().isoformat(),
+        "lookup": {"url": f"{base_url}/lookup/{code}", "pin": pin},
+        "receipt": {"html": receipt, "pdf": receipt + ("&" if pin else "?") + "format=pdf"},
+    }
+
+
+def replay(
+    uow: UnitOfWork, earlier: dict[str, Any], request_hash: str, base_url: str
+) -> tuple[int, dict[str, Any]]:
+    if earlier["request_hash"] != request_hash:
+        raise ApiError(
+            422,
+            "idempotency_key_reused",
+            "Khóa Idempotency-Key đã được dùng cho một hồ sơ khác nội dung",
+        )
+    dossier = repo.load_dossier(uow, earlier["dossier_code"]) if earlier["dossier_code"] else None
+    if dossier is None:  # the first attempt failed and rolled back its dossier: nothing to replay
+        raise ApiError(409, "idempotency_key_in_use", "Yêu cầu trước với khóa này chưa hoàn tất")
+    # The PIN is only shown once; a replay points to the officer's receipt instead.
+    return 201, {**reception_body(dossier.code, dossier, base_url, None), "replayed": True}
+
+
+def incomplete(procedure: Procedure, missing: list[Any]) -> ApiError:
+    """Form 02: the request to supplement, listing everything missing at once."""
+    return ApiError(
+        422,
+        "dossier_incomplete",
+        "Hồ sơ chưa đầy đủ: đề nghị bổ sung, hoàn thiện các thành phần sau",
+        problems=[
+            Problem(
+                f"documents.{m.code}",
+                "missing_document",
+                f"Thiếu {m.name_vi} (cần {m.copies_required} bản, đã nộp {m.copies_given})",
+                message_en=f"Missing {m.name_en} ({m.copies_required} required, {m.copies_given} given)",
+            )
+            for m in missing
+        ],
+        extra={
+            "form": "02",
+            "form_title": "Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ",
+            "procedure": {"code": procedure.code, "name": procedure.name_vi},
+            "missing": [asdict(m) for m in missing],
+        },
+    )
+
+
+# --- life after reception ---------------------------------------------------------------------
+
+
+def _dossier_for(uow: UnitOfWork, officer: Officer, code: str) -> Dossier:
+    dossier = repo.load_dossier(uow, code, for_update=True)
+    if dossier is None:
+        raise not_found(f"Không tìm thấy hồ sơ {code}")
+    if dossier.unit != officer.unit and not officer.has_any(SUPERVISING_ROLES):
+        raise ApiError(403, "other_unit", "Hồ sơ thuộc đơn vị khác")
+    return dossier
+
+
+def _apply(
+    uow: UnitOfWork, officer: Officer, change: Change, now: datetime, details: dict[str, Any]
+) -> dict[str, Any]:
+    dossier = change.dossier
+    repo.save_dossier(uow, dossier)
+    action = change.event_type.removeprefix("dossier.")
+    repo.record_action(
+        uow, dossier.code, action, officer.as_actor(), now, {**details, **change.data}
+    )
+    uow.emit(
+        change.event_type,
+        dossier.code,
+        {
+            "code": dossier.code,
+            "unit": dossier.unit,
+            "status": dossier.status,
+            "at": now.isoformat(),
+            "due_at": dossier.due_at.isoformat(),
+            "actor": officer.as_actor(),
+            **details,
+            **change.data,
+        },
+    )
+    metrics.TRANSITIONS.labels(action).inc()
+    return {
+        "code": dossier.code,
+        "status": dossier.status,
+        "appointment_at": dossier.due_at.isoformat(),
+    }
+
+
+def request_supplement(
+    uow: UnitOfWork,
+    calendar: WorkCalendar,
+    officer: Officer,
+    code: str,
+    body: dict[str, Any],
+    now: datetime,
+) -> dict[str, Any]:
+    dossier = _dossier_for(uow, officer, code)
+    change = life.request_supplement(dossier, calendar, now, body["missing"])
+    return _apply(uow, officer, change, now, {"reason": body["reason"]})
+
+
+def receive_supplements(
+    uow: UnitOfWork,
+    calendar: WorkCalendar,
+    officer: Officer,
+    code: str,
+    body: dict[str, Any],
+    now: datetime,
+) -> dict[str, Any]:
+    change = life.supplement(_dossier_for(uow, officer, code), calendar, now)
+    return _apply(
+        uow, officer, change, now, {"documents": body["documents"], "note": body.get("note")}
+    )
+
+
+def refuse(
+    uow: UnitOfWork, officer: Officer, code: str, body: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    return _apply(
+        uow, officer, life.refuse(_dossier_for(uow, officer, code), body["reason"]), now, {}
+    )
+
+
+def withdraw(
+    uow: UnitOfWork, officer: Officer, code: str, body: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    return _apply(
+        uow, officer, life.withdraw(_dossier_for(uow, officer, code), body["reason"]), now, {}
+    )
+
+
+def result_ready(
+    uow: UnitOfWork, officer: Officer, code: str, body: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    change = life.result_ready(_dossier_for(uow, officer, code), now, body)
+    return _apply(uow, officer, change, now, {})
+
+
+def return_result(
+    uow: UnitOfWork, officer: Officer, code: str, body: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    change = life.return_result(_dossier_for(uow, officer, code), now, body["method"])
+    return _apply(uow, officer, change, now, {"note": body.get("note")})
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def dossier_view(uow: UnitOfWork, officer: Officer, code: str) -> dict[str, Any]:
+    record = repo.dossier_record(uow, code)
+    if record is None:
+        raise not_found(f"Không tìm thấy hồ sơ {code}")
+    if record["unit"] != officer.unit and not officer.has_any(
+        ("admin", "supervisor", "system", "processing")
+    ):
+        raise ApiError(403, "other_unit", "Hồ sơ thuộc đơn vị khác")
+    procedure = record.pop("procedure")
+    record.pop("pin_hash")
+    record["procedure"] = {
+        "code": procedure["code"],
+        "version": procedure["version"],
+        "name": procedure["name"],
+    }
+    record["status_text"] = life.STATUS_VI[record["status"]]
+    return record
+
+
+def history(uow: UnitOfWork, officer: Officer, code: str) -> dict[str, Any]:
+    dossier_view(uow, officer, code)  # existence and unit check
+    return {"code": code, "actions": repo.actions(uow, code)}
+
+
+def lookup(
+    uow: UnitOfWork, code: str, pin: str, client: str, max_failures: int
+) -> tuple[int, dict[str, Any]]:
+    """Public status by code + PIN. No personal data; wrong PIN and unknown code look the same."""
+    if repo.recent_lookup_failures(uow, client, 900) >= max_failures:
+        return 429, {
+            "error": "too_many_attempts",
+            "message": "Tra cứu sai quá nhiều lần, vui lòng thử lại sau 15 phút",
+        }
+    if not pin_matches(uow, code, pin):
+        repo.record_lookup_failure(uow, client)  # committed: the 404 is an answer, not an error
+        return 404, {
+            "error": "not_found",
+            "message": "Không tìm thấy hồ sơ với mã và mã tra cứu đã nhập",
+        }
+    record = repo.dossier_record(uow, code)
+    assert record is not None
+    milestones = [
+        {"action": a["action"], "at": a["at"].isoformat(), "unit": a["actor"].get("unit")}
+        for a in repo.actions(uow, code, public_only=True)
+    ]
+    return 200, {
+        "code": code,
+        "status": record["status"],
+        "status_text": life.STATUS_VI[record["status"]],
+        "procedure": {"code": record["procedure"]["code"], "name": record["procedure"]["name"]},
+        "received_at": record["received_at"].isoformat(),
+        "appointment_at": record["due_at"].isoformat(),
+        "current_step": record["current_step"],
+        "milestones": milestones,
+    }
+
+
+def evaluate(
+    uow: UnitOfWork, code: str, body: dict[str, Any], client: str, max_failures: int, now: datetime
+) -> tuple[int, dict[str, Any]]:
+    status, view = lookup(uow, code, body["pin"], client, max_failures)
+    if status != 200:
+        return status, view
+    if view["status"] not in life.EVALUABLE:
+        raise ApiError(
+            409,
+            "not_evaluable_yet",
+            "Chỉ đánh giá được sau khi hồ sơ đã có kết quả hoặc đã được giải quyết",
+        )
+    if not repo.insert_evaluation(uow, code, body["ratings"], body.get("comment"), now):
+        raise ApiError(409, "already_evaluated", "Hồ sơ này đã được đánh giá")
+    citizen = {"id": "citizen", "name": "Công dân", "unit": ""}
+    repo.record_action(uow, code, "evaluated", citizen, now, {"ratings": body["ratings"]})
+    uow.emit(
+        "dossier.evaluated",
+        code,
+        {
+            "code": code,
+            "at": now.isoformat(),
+            "ratings": body["ratings"],
+            "comment": body.get("comment"),
+        },
+    )
+    metrics.EVALUATIONS.labels(body["ratings"]["overall"]).inc()
+    return 201, {"code": code, "evaluated": True}

@@ -1,0 +1,156 @@
+"""A dossier's life after reception, as pure transitions — no I/O here.
+
+Each transition checks the current status, returns the changed dossier and the event it causes.
+The clock: a supplement request stops it (the remaining working time is kept) and receiving the
+supplements restarts it, which moves the appointment by the time the citizen took.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from motcua_kit.errors import ApiError
+from motcua_kit.workcal import WorkCalendar
+
+RECEIVED = "received"
+IN_PROGRESS = "in_progress"
+AWAITING_SUPPLEMENT = "awaiting_supplement"
+REFUSED = "refused"
+WITHDRAWN = "withdrawn"
+RESULT_READY = "result_ready"
+RETURNED = "returned"
+
+OPEN = (RECEIVED, IN_PROGRESS, AWAITING_SUPPLEMENT)
+EVALUABLE = (RESULT_READY, RETURNED, REFUSED)
+
+STATUS_VI = {
+    RECEIVED: "Đã tiếp nhận",
+    IN_PROGRESS: "Đang giải quyết",
+    AWAITING_SUPPLEMENT: "Chờ bổ sung hồ sơ",
+    REFUSED: "Từ chối giải quyết",
+    WITHDRAWN: "Công dân rút hồ sơ",
+    RESULT_READY: "Đã có kết quả, chờ trả",
+    RETURNED: "Đã trả kết quả",
+}
+
+
+@dataclass(frozen=True)
+class Dossier:
+    code: str
+    unit: str
+    status: str
+    received_at: datetime
+    due_at: datetime
+    paused_at: datetime | None = None
+    remaining_seconds: float | None = None
+    resume_status: str | None = None
+    supplement_requests: int = 0
+    result_at: datetime | None = None
+    returned_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    dossier: Dossier
+    event_type: str
+    data: dict[str, Any]
+
+
+def _require(dossier: Dossier, allowed: tuple[str, ...], action: str) -> None:
+    if dossier.status not in allowed:
+        raise ApiError(
+            409,
+            "invalid_status",
+            f"Không thể {action} khi hồ sơ ở trạng thái '{STATUS_VI[dossier.status]}'",
+            extra={"status": dossier.status},
+        )
+
+
+def request_supplement(
+    dossier: Dossier, calendar: WorkCalendar, now: datetime, missing: list[dict[str, Any]]
+) -> Change:
+    """Everything missing, in one request, once; the clock stops until supplements arrive."""
+    _require(dossier, (RECEIVED, IN_PROGRESS), "yêu cầu bổ sung")
+    if dossier.supplement_requests >= 1:
+        raise ApiError(
+            409,
+            "supplement_already_requested",
+            "Chỉ được yêu cầu bổ sung hồ sơ một lần, nêu đầy đủ mọi nội dung cần bổ sung",
+        )
+    remaining = calendar.working_days_between(now, dossier.due_at) * _day(calendar)
+    changed = replace(
+        dossier,
+        status=AWAITING_SUPPLEMENT,
+        paused_at=now,
+        remaining_seconds=max(remaining, 0.0),
+        resume_status=dossier.status,
+        supplement_requests=dossier.supplement_requests + 1,
+    )
+    return Change(changed, "dossier.supplement_requested", {"missing": missing})
+
+
+def supplement(dossier: Dossier, calendar: WorkCalendar, now: datetime) -> Change:
+    _require(dossier, (AWAITING_SUPPLEMENT,), "nhận bổ sung")
+    remaining = timedelta(seconds=dossier.remaining_seconds or 0.0)
+    new_due = calendar.add_working_time(now, remaining)
+    changed = replace(
+        dossier,
+        status=dossier.resume_status or RECEIVED,
+        due_at=new_due,
+        paused_at=None,
+        remaining_seconds=None,
+        resume_status=None,
+    )
+    paused_days = calendar.working_days_between(dossier.paused_at or now, now)
+    return Change(
+        changed,
+        "dossier.supplemented",
+        {"due_at": new_due.isoformat(), "paused_working_days": round(paused_days, 2)},
+    )
+
+
+def refuse(dossier: Dossier, reason: str) -> Change:
+    _require(dossier, OPEN, "từ chối")
+    return Change(replace(dossier, status=REFUSED), "dossier.refused", {"reason": reason})
+
+
+def withdraw(dossier: Dossier, reason: str) -> Change:
+    _require(dossier, OPEN, "rút hồ sơ")
+    return Change(replace(dossier, status=WITHDRAWN), "dossier.withdrawn", {"reason": reason})
+
+
+def start_processing(dossier: Dossier) -> Dossier:
+    """Routing took the dossier: the public status says it is being handled."""
+    return replace(dossier, status=IN_PROGRESS) if dossier.status == RECEIVED else dossier
+
+
+def result_ready(dossier: Dossier, now: datetime, result: dict[str, Any]) -> Change:
+    _require(dossier, (RECEIVED, IN_PROGRESS), "ghi nhận có kết quả")
+    changed = replace(dossier, status=RESULT_READY, result_at=now)
+    return Change(
+        changed,
+        "dossier.result_ready",
+        {**result, "timeliness": timeliness(dossier.due_at, now)},
+    )
+
+
+def return_result(dossier: Dossier, now: datetime, method: str) -> Change:
+    _require(dossier, (RESULT_READY,), "trả kết quả")
+    changed = replace(dossier, status=RETURNED, returned_at=now)
+    data = {"method": method, "timeliness": timeliness(dossier.due_at, dossier.result_at or now)}
+    return Change(changed, "dossier.returned", data)
+
+
+def timeliness(due_at: datetime, finished_at: datetime) -> str:
+    """early (before the appointment day), on_time (by the appointment), late (after it)."""
+    if finished_at > due_at:
+        return "late"
+    if finished_at.astimezone(due_at.tzinfo).date() < due_at.date():
+        return "early"
+    return "on_time"
+
+
+def _day(calendar: WorkCalendar) -> float:
+    return calendar.office_hours.day_length.total_seconds()
