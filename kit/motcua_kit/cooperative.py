@@ -16,7 +16,7 @@ import psycopg.waiting  # noqa: E402  (the variable above must be set first)
 
 
 def make_psycopg_cooperative() -> None:
-    psycopg.waiting.wait = psycopg.waiting.wait_select  # type: ignore[assignment]
+    psycopg.waiting.wait = psycopg.waiting.wait_select
 
 
 make_psycopg_cooperative()

@@ -78,7 +78,7 @@ def apply(url: str, migrations: list[Migration]) -> list[Migration]:
                 if (migration.component, migration.version) in done:
                     continue
                 with conn.transaction():
-                    conn.execute(migration.path.read_text(encoding="utf-8"))  # type: ignore[arg-type]
+                    conn.execute(migration.path.read_text(encoding="utf-8"))
                     conn.execute(
                         "INSERT INTO schema_migrations (component, version, name) "
                         "VALUES (%s, %s, %s)",

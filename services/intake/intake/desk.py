@@ -17,7 +17,7 @@ from typing import Any
 from motcua_kit.auth import Officer
 from motcua_kit.db import UnitOfWork
 from motcua_kit.errors import ApiError, Problem, not_found
-from motcua_kit.workcal import WorkCalendar
+from motcua_kit.workcal import VN_TZ, WorkCalendar
 
 from intake import metrics
 from intake.adapters import repository as repo
@@ -150,6 +150,7 @@ def submit(
 
 
 def reception_body(code: str, dossier: Dossier, base_url: str, pin: str | None) -> dict[str, Any]:
+    received_at, due_at = dossier.received_at.astimezone(VN_TZ), dossier.due_at.astimezone(VN_TZ)
     receipt = (
         f"{base_url}/lookup/{code}/receipt?pin={pin}"
         if pin
@@ -158,9 +159,9 @@ def reception_body(code: str, dossier: Dossier, base_url: str, pin: str | None) 
     return {
         "code": code,
         "status": dossier.status,
-        "received_at": dossier.received_at.isoformat(),
-        "appointment_at": dossier.due_at.isoformat(),
-        "appointment_date": dossier.due_at.date().isoformat(),
+        "received_at": received_at.isoformat(),
+        "appointment_at": due_at.isoformat(),
+        "appointment_date": due_at.date().isoformat(),
         "lookup": {"url": f"{base_url}/lookup/{code}", "pin": pin},
         "receipt": {"html": receipt, "pdf": receipt + ("&" if pin else "?") + "format=pdf"},
     }

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from intake.domain.catalogue import CHANNELS, RETURN_METHODS
 from intake.domain.evaluation import CRITERIA, LEVELS
 
-REQUIRED = {"required": "required|Thiếu trường bắt buộc", "null": "null|Không được để trống"}
+REQUIRED: dict[str, Any] = {"required": "required|Thiếu trường bắt buộc", "null": "null|Không được để trống"}
 
 
 def _length(lo: int, hi: int, what: str) -> validate.Length:

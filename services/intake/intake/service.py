@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
 from motcua_kit import metrics, ops
-from motcua_kit.db import Database
+from motcua_kit.db import Database, UnitOfWork
 from motcua_kit.http import http, json_response, load_json, load_query
 from motcua_kit.providers import Calendar, Clock
+from motcua_kit.workcal import WorkCalendar
 from nameko.dependency_providers import Config
 from werkzeug.wrappers import Request, Response
 
@@ -29,10 +34,11 @@ OFFICERS = ("reception", "processing", "supervisor", "admin")
 class IntakeService:
     name = "intake"
 
-    db = Database()
-    calendar = Calendar()
-    now = Clock()
-    config = Config()
+    # nameko replaces these class attributes with what each provider's get_dependency returns.
+    db: UnitOfWork = Database()
+    calendar: WorkCalendar = Calendar()
+    now: Callable[[], datetime] = Clock()
+    config: dict[str, Any] = Config()
     timing = metrics.EntrypointMetrics()
 
     def _base_url(self) -> str:
