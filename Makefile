@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/kit:$(CURDIR)/services/intake
 export PSYCOPG_WAIT_FUNC := wait_select
 
-PG_URL ?= postgresql://postgres@127.0.0.1:5432
+export PG_URL ?= postgresql://postgres@127.0.0.1:5432
 AMQP_URI ?= amqp://guest:guest@127.0.0.1:5672/
 export AMQP_URI
 export INTAKE_DATABASE_URL ?= $(PG_URL)/motcua_intake

@@ -42,18 +42,18 @@ class UnitOfWork:
     def conn(self) -> Connection[Any]:
         if self._conn is None:
             self._conn = self._pool.getconn()
-            self._conn.row_factory = dict_row  # type: ignore[assignment]
         return self._conn
 
     def execute(self, sql: str, params: Any = None) -> Any:
-        return self.conn.execute(sql, params)
+        # Rows as dicts per cursor, never on the pooled connection: the relay shares the pool.
+        return self.conn.cursor(row_factory=dict_row).execute(sql, params)
 
     def fetchone(self, sql: str, params: Any = None) -> dict[str, Any] | None:
-        row: dict[str, Any] | None = self.conn.execute(sql, params).fetchone()
+        row: dict[str, Any] | None = self.execute(sql, params).fetchone()
         return row
 
     def fetchall(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = self.conn.execute(sql, params).fetchall()
+        rows: list[dict[str, Any]] = self.execute(sql, params).fetchall()
         return rows
 
     def emit(self, event_type: str, subject: str, data: dict[str, Any]) -> dict[str, Any]:

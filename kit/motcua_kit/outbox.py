@@ -16,6 +16,7 @@ import eventlet
 from eventlet.event import Event
 from kombu import Exchange
 from nameko.amqp.publish import Publisher
+from psycopg.rows import tuple_row
 from psycopg_pool import ConnectionPool
 
 from motcua_kit import metrics
@@ -87,7 +88,7 @@ class OutboxRelay:
     def drain_once(self) -> int:
         """Publish one batch; returns how many rows it published."""
         with self.pool.connection() as conn:
-            rows = conn.execute(
+            rows = conn.cursor(row_factory=tuple_row).execute(
                 "SELECT seq, id, type, payload FROM outbox_events WHERE published_at IS NULL "
                 "ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED",
                 (BATCH,),

@@ -7,6 +7,7 @@ from typing import Any
 
 from motcua_kit.db import UnitOfWork
 from motcua_kit.errors import not_found
+from motcua_kit.workcal import VN_TZ
 
 from intake.adapters import repository as repo
 from intake.domain.catalogue import Procedure, in_force
@@ -28,7 +29,7 @@ def summary(p: Procedure) -> dict[str, Any]:
 
 
 def listing(uow: UnitOfWork, now: datetime, args: Any) -> dict[str, Any]:
-    procedures = repo.procedures_in_force(uow, now.date())
+    procedures = repo.procedures_in_force(uow, now.astimezone(VN_TZ).date())
     field, level, text = args.get("field"), args.get("level"), (args.get("q") or "").lower()
     chosen = [
         p
@@ -42,7 +43,7 @@ def listing(uow: UnitOfWork, now: datetime, args: Any) -> dict[str, Any]:
 
 def detail(uow: UnitOfWork, code: str, now: datetime) -> dict[str, Any]:
     versions = repo.procedure_versions(uow, code)
-    current = in_force(versions, now.date())
+    current = in_force(versions, now.astimezone(VN_TZ).date())
     if current is None:
         raise not_found(f"Không có thủ tục {code}")
     return {

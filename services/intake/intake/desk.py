@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 from dataclasses import asdict
 from datetime import datetime
@@ -32,6 +33,8 @@ from intake.domain.reception import (
     request_problems,
 )
 
+log = logging.getLogger(__name__)
+
 SUPERVISING_ROLES = ("admin", "system", "processing")
 
 
@@ -45,7 +48,7 @@ def pin_matches(uow: UnitOfWork, code: str, pin: str) -> bool:
 
 
 def current_procedure(uow: UnitOfWork, code: str, now: datetime) -> Procedure:
-    found = in_force(repo.procedure_versions(uow, code), now.date())
+    found = in_force(repo.procedure_versions(uow, code), now.astimezone(VN_TZ).date())
     if found is None:
         raise ApiError(
             422,
@@ -119,7 +122,7 @@ def submit(
         uow, code, "received", officer.as_actor(), received_at, {"note": payload.get("note")}
     )
     lookup = {"url": f"{base_url}/lookup/{code}", "pin": pin}
-    uow.emit(
+    event = uow.emit(
         "dossier.received",
         code,
         {
@@ -146,6 +149,7 @@ def submit(
     if idempotency_key:
         repo.settle_idempotency_key(uow, officer.unit, idempotency_key, code)
     metrics.RECEIVED.labels(procedure.code, payload["channel"]).inc()
+    log.info("dossier received", extra={"dossier_code": code, "event_id": event["id"]})
     return 201, reception_body(code, dossier, base_url, pin)
 
 
@@ -228,21 +232,23 @@ def _apply(
     repo.record_action(
         uow, dossier.code, action, officer.as_actor(), now, {**details, **change.data}
     )
-    uow.emit(
+    event = uow.emit(
         change.event_type,
         dossier.code,
         {
+            **details,
+            **change.data,
+            # The common fields come last so that no request field can overwrite them.
             "code": dossier.code,
             "unit": dossier.unit,
             "status": dossier.status,
-            "at": now.isoformat(),
-            "due_at": dossier.due_at.isoformat(),
+            "at": now.astimezone(VN_TZ).isoformat(),
+            "due_at": dossier.due_at.astimezone(VN_TZ).isoformat(),
             "actor": officer.as_actor(),
-            **details,
-            **change.data,
         },
     )
     metrics.TRANSITIONS.labels(action).inc()
+    log.info("dossier %s", action, extra={"dossier_code": dossier.code, "event_id": event["id"]})
     return {
         "code": dossier.code,
         "status": dossier.status,
@@ -352,7 +358,7 @@ def lookup(
     record = repo.dossier_record(uow, code)
     assert record is not None
     milestones = [
-        {"action": a["action"], "at": a["at"].isoformat(), "unit": a["actor"].get("unit")}
+        {"action": a["action"], "at": a["at"].astimezone(VN_TZ).isoformat(), "unit": a["actor"].get("unit")}
         for a in repo.actions(uow, code, public_only=True)
     ]
     return 200, {
@@ -360,8 +366,8 @@ def lookup(
         "status": record["status"],
         "status_text": life.STATUS_VI[record["status"]],
         "procedure": {"code": record["procedure"]["code"], "name": record["procedure"]["name"]},
-        "received_at": record["received_at"].isoformat(),
-        "appointment_at": record["due_at"].isoformat(),
+        "received_at": record["received_at"].astimezone(VN_TZ).isoformat(),
+        "appointment_at": record["due_at"].astimezone(VN_TZ).isoformat(),
         "current_step": record["current_step"],
         "milestones": milestones,
     }

@@ -84,4 +84,4 @@ def procedure_from_entry(entry: dict[str, Any]) -> Procedure:
 def in_force(versions: list[Procedure], on: date) -> Procedure | None:
     """The version in force on a day: the latest whose valid_from is not after it."""
     candidates = [p for p in versions if p.valid_from <= on]
-    return max(candidates, key=lambda p: p.valid_from) if candidates else None
+    return max(candidates, key=lambda p: (p.valid_from, p.version)) if candidates else None

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from motcua_kit.errors import ApiError
-from motcua_kit.workcal import WorkCalendar
+from motcua_kit.workcal import VN_TZ, WorkCalendar
 
 RECEIVED = "received"
 IN_PROGRESS = "in_progress"
@@ -144,10 +144,14 @@ def return_result(dossier: Dossier, now: datetime, method: str) -> Change:
 
 
 def timeliness(due_at: datetime, finished_at: datetime) -> str:
-    """early (before the appointment day), on_time (by the appointment), late (after it)."""
+    """early (before the appointment day), on_time (by the appointment), late (after it).
+
+    Days are Vietnamese local days whatever the inputs' tz (timestamps read back from the
+    database are UTC, where a local morning before 07:00 falls on the previous date).
+    """
     if finished_at > due_at:
         return "late"
-    if finished_at.astimezone(due_at.tzinfo).date() < due_at.date():
+    if finished_at.astimezone(VN_TZ).date() < due_at.astimezone(VN_TZ).date():
         return "early"
     return "on_time"
 

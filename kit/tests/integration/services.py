@@ -1,0 +1,177 @@
+"""Test services for the kit's integration tests, and the probes the tests watch them with.
+
+- `Emitter` ("kittest") commits a row and its `thing.created` event in one transaction.
+- `Consumer` ("kitconsumer") handles `kittest` `thing.created` events; the event data tells it
+  how to misbehave: `sleep` (seconds, after the inbox claim), `fail_times` (raise on the first n
+  runs), `permanent` (raise PermanentError). Subjects in `BROKEN` fail until removed.
+- Module-level records, keyed by event id (tests use fresh ids): `RUNS` (handler runs),
+  `STARTED` (workers started, before the inbox claim), `FINISHED` (outcome of each worker,
+  recorded after its transaction was settled and its message acked or moved).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+from uuid import uuid4
+
+import eventlet
+from kombu import Connection, Producer, Queue
+from motcua_kit.consumer import DUPLICATE, consume
+from motcua_kit.db import Database, UnitOfWork
+from motcua_kit.errors import ApiError, PermanentError
+from motcua_kit.events import CONTENT_TYPE
+from motcua_kit.http import http, json_response
+from motcua_kit.outbox import events_exchange
+from nameko.extensions import DependencyProvider
+from prometheus_client import REGISTRY
+from werkzeug.wrappers import Request, Response
+
+RUNS: dict[str, list[float]] = defaultdict(list)
+STARTED: dict[str, list[float]] = defaultdict(list)
+FINISHED: dict[str, list[str]] = defaultdict(list)
+BROKEN: set[str] = set()
+
+CONSUMER_QUEUE = "evt-kittest-thing.created--kitconsumer.handle"
+
+
+class Emitter:
+    name = "kittest"
+    db: UnitOfWork = Database()  # type: ignore[assignment]
+
+    @http("POST", "/things", public=True)
+    def create(self, request: Request) -> Response:
+        body = json.loads(request.get_data(as_text=True))
+        code = body["code"]
+        self.db.execute("INSERT INTO dossiers_test (code, note) VALUES (%s, %s)", (code, "new"))
+        event = self.db.emit("thing.created", code, {"code": code, **body.get("data", {})})
+        if body.get("fail"):
+            raise ApiError(409, "told_to_fail", "refused after the event was emitted")
+        return json_response({"code": code, "event_id": event["id"]}, 201)
+
+    @http("GET", "/pg_sleep/<float:seconds>", public=True)
+    def pg_sleep(self, request: Request, seconds: float) -> Response:
+        self.db.execute("SELECT pg_sleep(%s)", (seconds,))
+        return json_response({"slept": seconds})
+
+
+class Tracker(DependencyProvider):
+    """Records when each worker starts and how it ended (after `handle_result` settled it)."""
+
+    def worker_setup(self, worker_ctx: Any) -> None:
+        STARTED[worker_ctx.args[0]["id"]].append(time.monotonic())
+
+    def worker_result(self, worker_ctx: Any, result: Any = None, exc_info: Any = None) -> None:
+        if exc_info is not None:
+            outcome = f"error: {exc_info[0].__name__}"
+        else:
+            outcome = "duplicate" if result is DUPLICATE else "handled"
+        FINISHED[worker_ctx.args[0]["id"]].append(outcome)
+
+
+class Consumer:
+    name = "kitconsumer"
+    db: UnitOfWork = Database(relay=False)  # type: ignore[assignment]
+    tracker = Tracker()
+
+    @consume("kittest", "thing.created")
+    def handle(self, event: dict[str, Any]) -> None:
+        runs = RUNS[event["id"]]
+        runs.append(time.monotonic())
+        data = event["data"]
+        # The effect is written first: a failed run must leave nothing behind (rollback).
+        self.db.execute(
+            "INSERT INTO effects (event_id, subject, n) VALUES (%s, %s, %s)",
+            (event["id"], event["subject"], len(runs)),
+        )
+        if data.get("sleep"):
+            eventlet.sleep(data["sleep"])
+        if data.get("permanent"):
+            raise PermanentError("this event can never be handled")
+        if len(runs) <= data.get("fail_times", 0):
+            raise RuntimeError(f"failing on purpose (run {len(runs)})")
+        if event["subject"] in BROKEN:
+            raise RuntimeError("broken until fixed")
+
+
+# --- probes --------------------------------------------------------------------------------
+
+
+def wait_for(check: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:
+    """Poll `check` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.02)
+    return result
+
+
+def body_bytes(message: Any) -> bytes:
+    """A received body as bytes (py-amqp decodes bodies that name a content encoding)."""
+    body = message.body
+    return body.encode(message.content_encoding) if isinstance(body, str) else body
+
+
+def sample(name: str, **labels: str) -> float:
+    """A Prometheus sample of this process (0 when the series does not exist yet)."""
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def dead_lettered(reason: str) -> float:
+    return sample("motcua_dead_lettered_total", service="kitconsumer", reason=reason)
+
+
+class Broker:
+    """Talks to the test's vhost directly, never through the service under test."""
+
+    def __init__(self, amqp_uri: str) -> None:
+        self.connection = Connection(amqp_uri)
+        self.channel = self.connection.channel()
+        self.producer = Producer(self.channel)
+
+    def close(self) -> None:
+        self.connection.release()
+
+    def bind(self, service: str, routing_key: str = "#") -> str:
+        """A fresh queue bound to `<service>.events`; returns its name."""
+        exchange = events_exchange(service)
+        exchange(self.channel).declare()
+        name = f"probe-{service}-{uuid4().hex[:8]}"
+        Queue(name, exchange=exchange, routing_key=routing_key)(self.channel).declare()
+        return name
+
+    def take(self, queue: str) -> list[Any]:
+        """Every message waiting in `queue` now, removed from it."""
+        found = []
+        while (message := Queue(queue)(self.channel).get(no_ack=True)) is not None:
+            found.append(message)
+        return found
+
+    def wait_messages(self, queue: str, count: int, timeout: float = 10.0) -> list[Any]:
+        found: list[Any] = []
+        wait_for(
+            lambda: found.extend(self.take(queue)) or len(found) >= count,
+            f"{count} message(s) on {queue}",
+            timeout,
+        )
+        return found
+
+    def publish(
+        self, body: bytes, content_type: str = CONTENT_TYPE, message_id: str | None = None
+    ) -> None:
+        """Publish raw bytes on `kittest.events` as `thing.created`, as a producer would."""
+        self.producer.publish(
+            body,
+            exchange=events_exchange("kittest"),
+            routing_key="thing.created",
+            content_type=content_type,
+            content_encoding="utf-8",
+            message_id=message_id,
+        )
+
+    def publish_event(self, event: dict[str, Any]) -> None:
+        self.publish(json.dumps(event).encode(), message_id=event["id"])
