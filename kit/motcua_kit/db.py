@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import eventlet
 from nameko.extensions import DependencyProvider
 from psycopg import Connection
 from psycopg.rows import dict_row
@@ -120,11 +121,17 @@ class Database(DependencyProvider):
         assert self.pool is not None
         self.pool.open(wait=False)
         if self.relay is not None:
-            self.container.spawn_managed_thread(self.relay.run, identifier="outbox-relay")
+            self._relay_thread = self.container.spawn_managed_thread(
+                self.relay.run, identifier="outbox-relay"
+            )
 
     def stop(self) -> None:
         if self.relay is not None:
             self.relay.stop()
+            thread = getattr(self, "_relay_thread", None)
+            if thread is not None:  # let a round in flight finish before the pool closes
+                with eventlet.Timeout(5, False):
+                    thread.wait()
         if self.pool is not None:
             self.pool.close()
 

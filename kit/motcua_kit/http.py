@@ -115,7 +115,10 @@ def problems_from(messages: Any, prefix: str = "") -> list[Problem]:
     found: list[Problem] = []
     if isinstance(messages, dict):
         for key, value in messages.items():
-            path = f"{prefix}.{key}" if prefix else str(key)
+            if key == "_schema":  # marshmallow's key for "this whole object": name the object
+                path = prefix or "body"
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
             found.extend(problems_from(value, path))
     elif isinstance(messages, list):
         for item in messages:
@@ -162,7 +165,7 @@ def load_json(request: Request, schema: Schema) -> Any:
         raise ApiError(415, "unsupported_media_type", "Nội dung phải là JSON (application/json)")
     try:
         body = json.loads(request.get_data(as_text=True) or "null")
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise ApiError(400, "malformed_json", f"JSON không hợp lệ: {exc}") from exc
     if not isinstance(body, dict):
         raise ApiError(400, "malformed_json", "Nội dung phải là một đối tượng JSON")

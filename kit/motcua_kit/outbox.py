@@ -88,11 +88,15 @@ class OutboxRelay:
     def drain_once(self) -> int:
         """Publish one batch; returns how many rows it published."""
         with self.pool.connection() as conn:
-            rows = conn.cursor(row_factory=tuple_row).execute(
-                "SELECT seq, id, type, payload FROM outbox_events WHERE published_at IS NULL "
-                "ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED",
-                (BATCH,),
-            ).fetchall()
+            rows = (
+                conn.cursor(row_factory=tuple_row)
+                .execute(
+                    "SELECT seq, id, type, payload FROM outbox_events WHERE published_at IS NULL "
+                    "ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED",
+                    (BATCH,),
+                )
+                .fetchall()
+            )
             for _seq, event_id, event_type, payload in rows:
                 self.publisher.publish(
                     payload,
@@ -117,9 +121,13 @@ class OutboxRelay:
 def backlog(pool: ConnectionPool) -> tuple[int, float]:
     """Unpublished events and the age in seconds of the oldest one."""
     with pool.connection() as conn:
-        row = conn.execute(
-            "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) "
-            "FROM outbox_events WHERE published_at IS NULL"
-        ).fetchone()
+        row = (
+            conn.cursor(row_factory=tuple_row)
+            .execute(
+                "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) "
+                "FROM outbox_events WHERE published_at IS NULL"
+            )
+            .fetchone()
+        )
     assert row is not None
     return int(row[0]), float(row[1])

@@ -19,9 +19,10 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
+
 from motcua_kit.auth import issue_token
 from motcua_kit.migrate import migrate_service
-from psycopg import sql
 
 TEST_SECRET = "motcua-test-secret-at-least-32-bytes-long"  # noqa: S105
 PG_URL = os.environ.get("PG_URL", "postgresql://postgres@127.0.0.1:5432")
@@ -63,7 +64,9 @@ def migrated_database() -> Iterator[Callable[[str, Path], str]]:
 
 @pytest.fixture
 def make_token() -> Callable[..., str]:
-    def make(role: str = "reception", unit: str = "000.00.08.H38", officer: str = "officer-1") -> str:
+    def make(
+        role: str = "reception", unit: str = "000.00.08.H38", officer: str = "officer-1"
+    ) -> str:
         return issue_token(
             TEST_SECRET, officer_id=officer, name=f"Cán bộ {officer}", unit=unit, roles=[role]
         )

@@ -42,7 +42,14 @@ def test_service_launcher_refuses_to_start_without_a_traceback():
         "INTAKE_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{find_free_port()}/motcua_intake",
     }
     done = subprocess.run(
-        [sys.executable, "-m", "motcua_kit.run", "--config", "services/intake/config.yml", "intake.service"],
+        [
+            sys.executable,
+            "-m",
+            "motcua_kit.run",
+            "--config",
+            "services/intake/config.yml",
+            "intake.service",
+        ],
         cwd=REPO,
         env=env,
         capture_output=True,

@@ -55,7 +55,9 @@ def test_bad_tokens_are_401(header, code):
 
 
 def test_token_signed_with_another_key_is_refused():
-    forged = issue_token("another-secret-that-is-32-bytes-long!", officer_id="x", name="x", unit="U", roles=["admin"])
+    forged = issue_token(
+        "another-secret-that-is-32-bytes-long!", officer_id="x", name="x", unit="U", roles=["admin"]
+    )
     with pytest.raises(ApiError):
         verifier.verify(f"Bearer {forged}")
 

@@ -160,6 +160,17 @@ class Broker:
         )
         return found
 
+    def wait_ids(self, queue: str, ids: list[str], timeout: float = 10.0) -> list[Any]:
+        """Messages read from `queue` until every message id in `ids` was among them."""
+        found: list[Any] = []
+
+        def all_seen() -> bool:
+            found.extend(self.take(queue))
+            return set(ids) <= {m.properties.get("message_id") for m in found}
+
+        wait_for(all_seen, f"messages {ids} on {queue}", timeout)
+        return found
+
     def publish(
         self, body: bytes, content_type: str = CONTENT_TYPE, message_id: str | None = None
     ) -> None:

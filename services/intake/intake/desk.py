@@ -85,9 +85,10 @@ def submit(
     procedure = current_procedure(uow, payload["procedure_code"], now)
     handed = [HandedDocument(d["code"], d["copies"]) for d in payload["documents"]]
     problems = request_problems(procedure, handed, payload["return_method"])
-    if problems:
-        raise ApiError(422, "validation_failed", "Dữ liệu không hợp lệ", problems=problems)
     missing = missing_documents(procedure, handed)
+    if problems:  # every problem at once, missing documents included
+        problems += incomplete(procedure, missing).problems
+        raise ApiError(422, "validation_failed", "Dữ liệu không hợp lệ", problems=problems)
     if missing:
         metrics.INCOMPLETE_AT_DESK.labels(procedure.code).inc()
         raise incomplete(procedure, missing)
@@ -252,7 +253,7 @@ def _apply(
     return {
         "code": dossier.code,
         "status": dossier.status,
-        "appointment_at": dossier.due_at.isoformat(),
+        "appointment_at": dossier.due_at.astimezone(VN_TZ).isoformat(),
     }
 
 
@@ -358,7 +359,11 @@ def lookup(
     record = repo.dossier_record(uow, code)
     assert record is not None
     milestones = [
-        {"action": a["action"], "at": a["at"].astimezone(VN_TZ).isoformat(), "unit": a["actor"].get("unit")}
+        {
+            "action": a["action"],
+            "at": a["at"].astimezone(VN_TZ).isoformat(),
+            "unit": a["actor"].get("unit"),
+        }
         for a in repo.actions(uow, code, public_only=True)
     ]
     return 200, {

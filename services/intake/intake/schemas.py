@@ -9,7 +9,10 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from intake.domain.catalogue import CHANNELS, RETURN_METHODS
 from intake.domain.evaluation import CRITERIA, LEVELS
 
-REQUIRED: dict[str, Any] = {"required": "required|Thiếu trường bắt buộc", "null": "null|Không được để trống"}
+REQUIRED: dict[str, Any] = {
+    "required": "required|Thiếu trường bắt buộc",
+    "null": "null|Không được để trống",
+}
 
 
 def _length(lo: int, hi: int, what: str) -> validate.Length:
@@ -143,9 +146,9 @@ class EvaluationSchema(Schema):
     )
     comment = fields.String(load_default=None, validate=_length(0, 2000, "Ý kiến"))
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)  # report it beside the other fields' problems
     def overall_required(self, data: dict[str, object], **_: object) -> None:
-        ratings = data.get("ratings") or {}
+        ratings = data.get("ratings")
         if isinstance(ratings, dict) and "overall" not in ratings:
             raise ValidationError(
                 "required|Phải đánh giá tiêu chí 'Mức độ hài lòng chung' (overall)", "ratings"
@@ -163,7 +166,11 @@ class PinQuerySchema(Schema):
 
 class ListQuerySchema(Schema):
     status = fields.String(load_default=None)
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    limit = fields.Integer(
+        load_default=50,
+        validate=validate.Range(min=1, max=500, error="limit|Số bản ghi phải từ 1 đến 500"),
+        error_messages={"invalid": "type|Số bản ghi phải là số nguyên"},
+    )
 
 
 class ReceiptQuerySchema(Schema):

@@ -49,7 +49,9 @@ class Api(requests.Session):
         super().__init__()
         self.base = base
 
-    def request(self, method: str, url: str, *args: Any, token: str | None = None, **kwargs: Any) -> Any:  # type: ignore[override]
+    def request(
+        self, method: str, url: str, *args: Any, token: str | None = None, **kwargs: Any
+    ) -> Any:  # type: ignore[override]
         headers = dict(kwargs.pop("headers", None) or {})
         if token:
             headers["Authorization"] = f"Bearer {token}"

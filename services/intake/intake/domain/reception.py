@@ -48,7 +48,7 @@ def request_problems(
     """Problems other than missing documents: unknown documents, a return method not allowed."""
     problems = [
         Problem(
-            f"documents[{i}].code",
+            f"documents.{i}.code",
             "unknown_document",
             f"Thủ tục {procedure.code} không có thành phần hồ sơ '{doc.code}'",
         )

@@ -1,4 +1,4 @@
-"""Request bodies and identifiers for intake's integration tests.
+"""Request bodies, identifiers and small helpers for intake's integration tests.
 
 submission()                                   # a complete birth bundle (2.000986)
 submission(applicant__email="x")               # `__` walks into objects and lists
@@ -8,6 +8,8 @@ submission(documents__0__copies=0, note=DROP)  # DROP removes the key
 from __future__ import annotations
 
 import random
+import time
+from collections.abc import Callable
 from typing import Any
 from uuid import uuid4
 
@@ -78,3 +80,12 @@ def burst(api: Any, path: str = "/procedures", requests: int = 10) -> None:
             return int(session.get(path).status_code)
 
     assert set(eventlet.GreenPool(requests).imap(get, range(requests))) == {200}
+
+
+def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
+    """Poll `check` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        assert time.monotonic() < deadline, f"still false after {timeout} s: {check}"
+        eventlet.sleep(0.05)
+    return result

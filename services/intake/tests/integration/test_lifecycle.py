@@ -184,3 +184,13 @@ def test_actions_on_an_unknown_dossier_are_404(desk):
     reply = desk.act(f"{desk.unit}-261126-9999", "refusal", {"reason": "Không rõ"})
     assert reply.status_code == 404, reply.text
     assert reply.json()["error"] == "not_found"
+
+
+def test_transitions_answer_in_vietnam_time_like_reception(desk):
+    received = desk.receive()
+    reply = desk.act(received["code"], "supplement-request", SUPPLEMENT_REQUEST)
+    assert reply.status_code == 200, reply.text
+
+    appointment = datetime.fromisoformat(reply.json()["appointment_at"])
+    assert appointment == datetime.fromisoformat(received["appointment_at"])
+    assert appointment.utcoffset() == timedelta(hours=7), reply.json()["appointment_at"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 from factories import submission, unit
 
@@ -58,6 +60,18 @@ def test_right_pin_shows_status_and_milestones_without_personal_data(citizen, de
     assert all(m["at"] for m in status["milestones"])
     for value in body["applicant"].values():
         assert value not in reply.text, value
+
+
+def test_lookup_gives_times_in_vietnam_time_like_the_receipt(citizen, desk):
+    _, received = desk()
+    status = citizen.get(f"/lookup/{received['code']}", params={"pin": received["lookup"]["pin"]})
+    assert status.status_code == 200, status.text
+
+    appointment = datetime.fromisoformat(status.json()["appointment_at"])
+    assert appointment == datetime.fromisoformat(received["appointment_at"])
+    shown = [status.json()["appointment_at"], status.json()["received_at"]]
+    shown += [m["at"] for m in status.json()["milestones"]]
+    assert all(datetime.fromisoformat(t).utcoffset() == timedelta(hours=7) for t in shown), shown
 
 
 def test_wrong_pin_and_unknown_code_get_the_same_404(citizen, desk):

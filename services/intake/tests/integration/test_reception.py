@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import eventlet
 import pytest
-from factories import burst, marriage_status_submission, submission, unit
+from factories import burst, eventually, marriage_status_submission, submission, unit
 
 pytestmark = pytest.mark.integration
 
@@ -70,6 +70,7 @@ def test_received_event_is_in_the_outbox_and_published(
     assert message.content_type == "application/cloudevents+json"
     assert message.properties["message_id"] == event["id"]
     assert message.decode() == event
+    eventually(lambda: outbox_events(code)[0]["published_at"])  # and marked published
 
 
 def test_events_are_published_when_the_relay_shares_one_connection_with_the_workers(
@@ -84,7 +85,6 @@ def test_events_are_published_when_the_relay_shares_one_connection_with_the_work
     for code in codes:
         event = tap.wait_for("dossier.received", code).decode()
         assert event == outbox_events(code)[0]["payload"]
-    assert {m.delivery_info["routing_key"] for m in tap.received} == {"dossier.received"}
 
 
 def test_receipt_links_serve_html_and_pdf(intake, citizen, make_token):
@@ -137,11 +137,11 @@ def test_more_than_9999_dossiers_a_day_still_get_unique_codes(intake, make_token
 
     codes = [intake.post("/dossiers", json=submission(), token=token) for _ in range(2)]
     assert [r.status_code for r in codes] == [201, 201], [r.text for r in codes]
-    tenth, eleventh = (r.json()["code"] for r in codes)
-    assert tenth == f"{desk}-{day:%y%m%d}-10000"
-    assert eleventh == f"{desk}-{day:%y%m%d}-10001"
-    rows = intake_sql("SELECT code FROM dossiers WHERE unit = %s ORDER BY code", (desk,))
-    assert sorted(r["code"] for r in rows) == sorted([first, tenth, eleventh])
+    no_10000, no_10001 = (r.json()["code"] for r in codes)
+    assert no_10000 == f"{desk}-{day:%y%m%d}-10000"
+    assert no_10001 == f"{desk}-{day:%y%m%d}-10001"
+    rows = intake_sql("SELECT code FROM dossiers WHERE unit = %s", (desk,))
+    assert sorted(r["code"] for r in rows) == sorted([first, no_10000, no_10001])
 
 
 def dossiers_of(intake_sql, desk: str) -> list[str]:

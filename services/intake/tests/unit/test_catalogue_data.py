@@ -54,9 +54,22 @@ SCHEMA = {
             "items": {
                 "type": "object",
                 "required": [
-                    "code", "version", "valid_from", "name", "field", "level", "documents", "fee",
-                    "processing_days", "same_day_cutoff", "return_methods", "route", "bundle",
-                    "legal_basis", "verified", "source_note",
+                    "code",
+                    "version",
+                    "valid_from",
+                    "name",
+                    "field",
+                    "level",
+                    "documents",
+                    "fee",
+                    "processing_days",
+                    "same_day_cutoff",
+                    "return_methods",
+                    "route",
+                    "bundle",
+                    "legal_basis",
+                    "verified",
+                    "source_note",
                 ],
                 "properties": {
                     "code": {"type": "string", "pattern": r"^\d\.\d{6}(\.[A-Z0-9]+)?$"},
@@ -214,13 +227,20 @@ def test_some_procedure_has_two_versions_that_differ(procedures: list[dict]) -> 
     assert multi, "expected at least one procedure with an older version"
     for code, versions in multi.items():
         signatures = {
-            (p["processing_days"], tuple(sorted((d["code"], d["mandatory"]) for d in p["documents"])))
+            (
+                p["processing_days"],
+                tuple(sorted((d["code"], d["mandatory"]) for d in p["documents"])),
+            )
             for p in versions
         }
-        assert len(signatures) == len(versions), f"{code}: versions should differ in days or documents"
+        assert len(signatures) == len(versions), (
+            f"{code}: versions should differ in days or documents"
+        )
 
 
-def test_names_are_bilingual_and_vietnamese_has_diacritics(catalogue: dict, procedures: list[dict]) -> None:
+def test_names_are_bilingual_and_vietnamese_has_diacritics(
+    catalogue: dict, procedures: list[dict]
+) -> None:
     def has_diacritics(text: str) -> bool:
         return any(ord(ch) > 127 for ch in text)
 
@@ -281,7 +301,9 @@ def test_verification_is_documented(procedures: list[dict]) -> None:
     for p in procedures:
         assert p["legal_basis"], f"{_pid(p)}: legal_basis must not be empty"
         if not p["verified"]:
-            assert p["source_note"] and p["source_note"].strip(), f"{_pid(p)}: unverified needs a source_note"
+            assert p["source_note"] and p["source_note"].strip(), (
+                f"{_pid(p)}: unverified needs a source_note"
+            )
 
 
 def test_bundle_includes_refer_to_catalogue_codes(procedures: list[dict]) -> None:
@@ -329,7 +351,9 @@ def test_death_bundle(procedures: list[dict]) -> None:
         assert "1.000656" in p["bundle"]["includes"], _pid(p)
 
 
-def test_birth_registration_same_day_with_mandatory_form_and_birth_certificate(procedures: list[dict]) -> None:
+def test_birth_registration_same_day_with_mandatory_form_and_birth_certificate(
+    procedures: list[dict],
+) -> None:
     birth = [p for p in procedures if p["code"] == "1.001193"]
     assert birth
     for p in birth:

@@ -90,8 +90,8 @@ def test_unknown_documents_and_return_method_are_reported_together() -> None:
     problems = request_problems(MARRIAGE, handed, return_method="post")
 
     assert [(p.field, p.code) for p in problems] == [
-        ("documents[1].code", "unknown_document"),
-        ("documents[3].code", "unknown_document"),
+        ("documents.1.code", "unknown_document"),
+        ("documents.3.code", "unknown_document"),
         ("return_method", "return_method_not_allowed"),
     ]
     assert "so-ho-khau" in problems[0].message and "anh-the" in problems[1].message
