@@ -131,7 +131,10 @@ class EventConsumer(Entrypoint):
         try:
             event = parse_event(message.body)
         except MalformedEvent as exc:
-            self._dead_letter(message, "malformed", str(exc), attempt=1)
+            try:
+                self._dead_letter(message, "malformed", str(exc), attempt=1)
+            except Exception:  # broker gone: the unacked message comes back by itself
+                log.exception("could not dead-letter a malformed message on %s", self.queue.name)
             return
         attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 1))
         context = {"event_id": event["id"], "subject": event.get("subject")}

@@ -35,6 +35,8 @@ def list_messages(amqp_uri: str, service: str, limit: int = 1000) -> list[dict[s
             if message is None:
                 break
             headers = _headers(message)
+            body = message.body  # py-amqp decodes it already when a content encoding is named
+            text = body if isinstance(body, str) else body.decode("utf-8", "replace")
             found.append(
                 {
                     "message_id": message.properties.get("message_id"),
@@ -44,7 +46,7 @@ def list_messages(amqp_uri: str, service: str, limit: int = 1000) -> list[dict[s
                     "error": headers.get("x-motcua-error"),
                     "attempts": headers.get(ATTEMPT_HEADER),
                     "dead_lettered_at": headers.get("x-motcua-dead-lettered-at"),
-                    "body": message.body.decode("utf-8", "replace")[:500],
+                    "body": text[:500],
                 }
             )
         channel.close()  # unacked messages go back to the queue

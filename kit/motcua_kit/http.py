@@ -180,3 +180,16 @@ def load_query(request: Request, schema: Schema) -> Any:
         return schema.load(request.args.to_dict())
     except ValidationError as exc:
         raise validation_error(exc) from exc
+
+
+def client_address(request: Request, trusted_proxies: int = 0) -> str:
+    """The citizen's address, for rate limits. Behind N trusted reverse proxies (config
+    `TRUSTED_PROXY_HOPS`), take the Nth address from the right of X-Forwarded-For; without that
+    setting the header is ignored, since anyone can send it."""
+    if trusted_proxies > 0:
+        forwarded = [
+            a.strip() for a in request.headers.get("X-Forwarded-For", "").split(",") if a.strip()
+        ]
+        if len(forwarded) >= trusted_proxies:
+            return forwarded[-trusted_proxies]
+    return request.remote_addr or "unknown"

@@ -40,6 +40,7 @@ class OutboxRelay:
         self.exchange = events_exchange(service)
         self.poll_interval = float(setting(config, "OUTBOX_POLL_SECONDS", 1.0))
         self.retention_days = int(setting(config, "OUTBOX_RETENTION_DAYS", 7))
+        self.max_backoff = float(setting(config, "OUTBOX_MAX_BACKOFF_SECONDS", 30.0))
         self.publisher = Publisher(
             config["AMQP_URI"],
             use_confirms=True,
@@ -83,7 +84,7 @@ class OutboxRelay:
                     )
                 self._failing = True
                 metrics.OUTBOX_PUBLISH_FAILURES.labels(self.service).inc()
-                backoff = min(backoff * 2, 30.0)
+                backoff = min(backoff * 2, self.max_backoff)
 
     def drain_once(self) -> int:
         """Publish one batch; returns how many rows it published."""

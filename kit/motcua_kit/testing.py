@@ -92,3 +92,21 @@ def base_config(amqp_uri: str, database_url: str | None = None) -> dict[str, Any
 
 def http_port(config: dict[str, Any]) -> int:
     return int(str(config["WEB_SERVER_ADDRESS"]).rsplit(":", 1)[1])
+
+
+def wait_outbox_drained(database_url: str, timeout: float = 5.0) -> None:
+    """Before a test's container goes, let its relay publish what the test committed.
+
+    The database is shared by the session while vhosts are per test: an event left in the outbox
+    would otherwise be published by the next test's container, into the next test's vhost.
+    """
+    import eventlet
+
+    with (
+        psycopg.connect(database_url, autocommit=True) as conn,
+        eventlet.Timeout(timeout, False),
+    ):
+        while conn.execute(
+            "SELECT count(*) FROM outbox_events WHERE published_at IS NULL"
+        ).fetchone() != (0,):
+            eventlet.sleep(0.05)

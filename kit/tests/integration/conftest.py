@@ -9,10 +9,9 @@ from typing import Any
 import psycopg
 import pytest
 import requests
+from kittest_services import Broker, Consumer, Emitter
 from motcua_kit.testing import base_config, http_port
 from psycopg.rows import dict_row
-
-from services import Broker, Consumer, Emitter
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

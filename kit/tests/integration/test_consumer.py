@@ -6,9 +6,7 @@ import json
 from uuid import uuid4
 
 import pytest
-from motcua_kit.events import new_event
-
-from services import (
+from kittest_services import (
     CONSUMER_QUEUE,
     FINISHED,
     RUNS,
@@ -17,6 +15,7 @@ from services import (
     dead_lettered,
     wait_for,
 )
+from motcua_kit.events import new_event
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +46,7 @@ def test_emitted_event_handled_once_even_when_delivered_again(
     reply = post_thing(emitter, f"T{uuid4().hex[:8]}")
     event_id = reply.json()["event_id"]
     finished(event_id, 1)
-    # The same event again, byte for byte as the outbox stored it (a redelivery).
+    # The same event again, as the outbox stored it (a redelivery).
     row = pg.execute("SELECT payload FROM outbox_events WHERE id = %s", (event_id,)).fetchone()
     broker.publish_event(row["payload"])
     finished(event_id, 2)

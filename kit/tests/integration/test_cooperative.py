@@ -7,9 +7,8 @@ import time
 import eventlet
 import pytest
 import requests
+from kittest_services import Emitter
 from motcua_kit.db import Database
-
-from services import Emitter
 
 pytestmark = pytest.mark.integration
 

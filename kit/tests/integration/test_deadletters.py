@@ -5,10 +5,9 @@ from __future__ import annotations
 from uuid import uuid4
 
 import pytest
+from kittest_services import BROKEN, CONSUMER_QUEUE, FINISHED, RUNS, wait_for
 from motcua_kit.deadletters import list_messages, redrive
 from motcua_kit.events import new_event
-
-from services import BROKEN, CONSUMER_QUEUE, FINISHED, RUNS, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -11,10 +11,9 @@ from uuid import uuid4
 
 import eventlet
 import pytest
+from kittest_services import sample, wait_for
 from motcua_kit.events import CONTENT_TYPE, parse_event
 from nameko.testing.utils import find_free_port
-
-from services import sample, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from motcua_kit import metrics, ops
 from motcua_kit.db import Database, UnitOfWork
-from motcua_kit.http import http, json_response, load_json, load_query
+from motcua_kit.http import client_address, http, json_response, load_json, load_query
 from motcua_kit.providers import Calendar, Clock
 from motcua_kit.workcal import WorkCalendar
 from nameko.dependency_providers import Config
@@ -43,6 +43,9 @@ class IntakeService:
 
     def _base_url(self) -> str:
         return str(self.config.get("PUBLIC_BASE_URL") or "http://localhost:8001").rstrip("/")
+
+    def _client(self, request: Request) -> str:
+        return client_address(request, int(self.config.get("TRUSTED_PROXY_HOPS") or 0))
 
     def _max_failures(self) -> int:
         return int(self.config.get("LOOKUP_MAX_FAILURES") or 10)
@@ -137,7 +140,7 @@ class IntakeService:
     @http("GET", "/lookup/<code>", public=True)
     def lookup(self, request: Request, code: str) -> Response:
         query = load_query(request, PinQuerySchema())
-        client = request.remote_addr or "unknown"
+        client = self._client(request)
         status, body = desk.lookup(self.db, code, query["pin"], client, self._max_failures())
         return json_response(body, status)
 
@@ -145,9 +148,7 @@ class IntakeService:
     def citizen_receipt(self, request: Request, code: str) -> Response:
         query = load_query(request, ReceiptQuerySchema())
         pin = query["pin"] or ""
-        status, body = desk.lookup(
-            self.db, code, pin, request.remote_addr or "unknown", self._max_failures()
-        )
+        status, body = desk.lookup(self.db, code, pin, self._client(request), self._max_failures())
         if status != 200:
             return json_response(body, status)
         return receipts.response(
@@ -157,7 +158,7 @@ class IntakeService:
     @http("POST", "/lookup/<code>/evaluation", public=True)
     def evaluate(self, request: Request, code: str) -> Response:
         body = load_json(request, EvaluationSchema())
-        client = request.remote_addr or "unknown"
+        client = self._client(request)
         status, reply = desk.evaluate(self.db, code, body, client, self._max_failures(), self.now())
         return json_response(reply, status)
 

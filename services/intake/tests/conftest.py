@@ -17,7 +17,7 @@ import requests
 from intake.catalogue_loader import load as load_catalogue
 from intake.service import IntakeService
 from kombu import Connection, Exchange, Queue, binding
-from motcua_kit.testing import base_config, http_port
+from motcua_kit.testing import base_config, http_port, wait_outbox_drained
 from motcua_kit.workcal import WorkCalendar
 from nameko.testing.utils import find_free_port
 from psycopg.rows import dict_row
@@ -65,6 +65,7 @@ def intake(container_factory: Any, intake_config: dict[str, Any]) -> Iterator[Ap
     container.start()
     with Api(f"http://127.0.0.1:{http_port(intake_config)}") as api:
         yield api
+    wait_outbox_drained(intake_config["DATABASE_URL"])
 
 
 @pytest.fixture
@@ -83,6 +84,7 @@ def make_intake(
         return api
 
     yield make
+    wait_outbox_drained(intake_config["DATABASE_URL"])
     for api in sessions:
         api.close()
 
