@@ -187,14 +187,7 @@ class WorkCalendar:
         begin = self.working_start(self._apply_cutoff(self._local(start), cutoff))
         if days == 0:
             return self._at(begin.date(), self.office_hours.closing)
-        length = self.office_hours.day_length
-        target = self.office_hours.elapsed(begin.time()) + days * length
-        # Land in (0, length] of the last day, so an exact multiple stays at that day's close.
-        whole_days = -(-target // length) - 1
-        day = begin.date()
-        if whole_days:
-            day = self._nth_working_day_after(day, whole_days)
-        return self._at(day, self.office_hours.time_at(target - whole_days * length))
+        return self.add_working_time(begin, days * self.office_hours.day_length)
 
     def add_working_time(self, start: datetime, amount: timedelta) -> datetime:
         """Add office time (e.g. the time left on a clock stopped for a supplement).
