@@ -43,3 +43,6 @@ token: venv ## print one development token: make -s token ROLE=reception UNIT=00
 
 lint: venv ## ruff and mypy
 	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy kit/motcua_kit services/intake/intake
+
+bench: venv ## measure intake's reception throughput and latency (see docs/performance.md)
+	@$(PY) bench/intake_bench.py

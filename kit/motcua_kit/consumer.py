@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from kombu import Connection, Queue
+from kombu import Connection, Exchange, Queue
 from marshmallow import ValidationError
 from nameko.amqp.publish import Publisher
 from nameko.exceptions import ContainerBeingKilled
@@ -79,9 +79,23 @@ class RawQueueConsumer(QueueConsumer):
 class EventConsumer(Entrypoint):
     queue_consumer = RawQueueConsumer()
 
-    def __init__(self, source_service: str, event_type: str, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        source_service: str,
+        event_type: str,
+        exchange: Exchange | None = None,
+        queue_name: str | None = None,
+        delivery: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        """`exchange`/`queue_name` consume messages other than `<source>.events` (e.g. replies
+        from agencies' systems); `delivery=True` also hands the handler the AMQP facts it may
+        trust, such as the broker-validated `user_id`."""
         self.source_service = source_service
         self.event_type = event_type
+        self.exchange = exchange
+        self.queue_name = queue_name
+        self.delivery = delivery
         kwargs.setdefault("expected_exceptions", NOT_RETRIED)
         super().__init__(**kwargs)
 
@@ -92,10 +106,13 @@ class EventConsumer(Entrypoint):
     def setup(self) -> None:
         config = self.container.config
         service = self.container.service_name
-        name = f"evt-{self.source_service}-{self.event_type}--{service}.{self.method_name}"
+        name = (
+            self.queue_name
+            or f"evt-{self.source_service}-{self.event_type}--{service}.{self.method_name}"
+        )
         self.queue = Queue(
             name,
-            exchange=events_exchange(self.source_service),
+            exchange=self.exchange or events_exchange(self.source_service),
             routing_key=self.event_type,
             durable=True,
         )
@@ -138,10 +155,20 @@ class EventConsumer(Entrypoint):
             return
         attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 1))
         context = {"event_id": event["id"], "subject": event.get("subject")}
+        args: tuple[Any, ...] = (event,)
+        if self.delivery:
+            props = message.properties or {}
+            args = (
+                event,
+                {
+                    "user_id": props.get("user_id"),
+                    "routing_key": (message.delivery_info or {}).get("routing_key"),
+                },
+            )
         try:
             self.container.spawn_worker(
                 self,
-                (event,),
+                args,
                 {},
                 context_data=context,
                 handle_result=partial(self.handle_result, message, attempt),
@@ -232,12 +259,12 @@ def consume(source_service: str, event_type: str, **kwargs: Any) -> Callable[...
 
     def decorator(fn: Callable[..., Any]) -> Any:
         @functools.wraps(fn)
-        def once(self: Any, event: dict[str, Any]) -> Any:
+        def once(self: Any, event: dict[str, Any], *delivery: Any) -> Any:
             consumer = f"{self.name}.{fn.__name__}"
             if not self.db.claim_event(consumer, event["id"]):
                 log.info("duplicate event skipped", extra={"event_id": event["id"]})
                 return DUPLICATE
-            return fn(self, event)
+            return fn(self, event, *delivery)
 
         return EventConsumer.decorator(source_service, event_type, **kwargs)(once)
 

@@ -67,6 +67,44 @@ class UnitOfWork:
         self.emitted.append(event)
         return event
 
+    def send(
+        self, exchange: str, routing_key: str, event_type: str, subject: str, data: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Queue a command (a CloudEvent) for a named direct exchange, in this transaction."""
+        event = new_event(source=self._source, type=event_type, subject=subject, data=data)
+        self.execute(
+            "INSERT INTO outbox_events (id, type, subject, payload, exchange, routing_key) "
+            "VALUES (%s, %s, %s, %s, %s, %s)",
+            (event["id"], event_type, subject, Jsonb(event), exchange, routing_key),
+        )
+        self.emitted.append(event)
+        return event
+
+    def schedule(self, kind: str, key: str, due_at: Any, payload: dict[str, Any]) -> None:
+        """Set (or move) the timer `kind`/`key`; a fired timer is armed again."""
+        self.execute(
+            "INSERT INTO timers (kind, key, due_at, payload) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (kind, key) DO UPDATE SET due_at = EXCLUDED.due_at, "
+            "payload = EXCLUDED.payload, fired_at = NULL",
+            (kind, key, due_at, Jsonb(payload)),
+        )
+
+    def cancel_timer(self, kind: str, key: str) -> None:
+        self.execute("DELETE FROM timers WHERE kind = %s AND key = %s", (kind, key))
+
+    def claim_due_timers(self, now: Any, limit: int = 100) -> list[dict[str, Any]]:
+        """Timers due by `now`, marked fired in this transaction (rolled back: they fire again).
+
+        Replicas skip each other's locked rows, so a timer fires once.
+        """
+        return self.fetchall(
+            "UPDATE timers SET fired_at = %s WHERE id IN ("
+            " SELECT id FROM timers WHERE fired_at IS NULL AND due_at <= %s"
+            " ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED) "
+            "RETURNING kind, key, due_at, payload",
+            (now, now, limit),
+        )
+
     def claim_event(self, consumer: str, event_id: str) -> bool:
         """Record that `consumer` handles `event_id`; False if it already has.
 

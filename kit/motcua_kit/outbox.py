@@ -33,6 +33,11 @@ def events_exchange(service: str) -> Exchange:
     return Exchange(f"{service}.events", type="topic", durable=True, delivery_mode=2)
 
 
+def command_exchange(name: str) -> Exchange:
+    """Commands (tasks for one recipient) go through direct exchanges, routed by recipient."""
+    return Exchange(name, type="direct", durable=True, delivery_mode=2)
+
+
 class OutboxRelay:
     def __init__(self, pool: ConnectionPool, service: str, config: dict[str, Any]) -> None:
         self.pool = pool
@@ -92,17 +97,19 @@ class OutboxRelay:
             rows = (
                 conn.cursor(row_factory=tuple_row)
                 .execute(
-                    "SELECT seq, id, type, payload FROM outbox_events WHERE published_at IS NULL "
-                    "ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED",
+                    "SELECT seq, id, type, payload, exchange, routing_key FROM outbox_events "
+                    "WHERE published_at IS NULL ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED",
                     (BATCH,),
                 )
                 .fetchall()
             )
-            for _seq, event_id, event_type, payload in rows:
+            for _seq, event_id, event_type, payload, exchange, routing_key in rows:
+                target = command_exchange(exchange) if exchange else self.exchange
                 self.publisher.publish(
                     payload,
-                    exchange=self.exchange,
-                    routing_key=event_type,
+                    exchange=target,
+                    routing_key=routing_key or event_type,
+                    declare=[target],
                     message_id=str(event_id),
                     type=event_type,
                 )

@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 import requests
-from kittest_services import Broker, Consumer, Emitter
+from kittest_services import Broker, Consumer, Emitter, Replier, Timekeeper
 from motcua_kit.testing import base_config, http_port
 from psycopg.rows import dict_row
 
@@ -46,6 +46,26 @@ def consumer(container_factory: Any, kit_config: dict[str, Any]) -> Any:
     container = container_factory(Consumer, kit_config)
     container.start()
     return container
+
+
+@pytest.fixture
+def replier(container_factory: Any, kit_config: dict[str, Any]) -> Any:
+    """A running `kitreplies` container (queue `kittest.replies` is declared once this returns)."""
+    container = container_factory(Replier, kit_config)
+    container.start()
+    return container
+
+
+@pytest.fixture
+def start_timekeeper(container_factory: Any, kit_config: dict[str, Any]) -> Callable[..., Any]:
+    """Start a `kittimers` container named `replica` in its fired rows; returns the container."""
+
+    def start(replica: str = "r1") -> Any:
+        container = container_factory(Timekeeper, {**kit_config, "REPLICA": replica})
+        container.start()
+        return container
+
+    return start
 
 
 @pytest.fixture

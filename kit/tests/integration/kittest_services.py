@@ -1,9 +1,15 @@
 """Test services for the kit's integration tests, and the probes the tests watch them with.
 
 - `Emitter` ("kittest") commits a row and its `thing.created` event in one transaction.
+  It also sends `task.assigned` commands to an agency through the direct exchange `kittest.tasks`.
 - `Consumer` ("kitconsumer") handles `kittest` `thing.created` events; the event data tells it
   how to misbehave: `sleep` (seconds, after the inbox claim), `fail_times` (raise on the first n
   runs), `permanent` (raise PermanentError). Subjects in `BROKEN` fail until removed.
+- `Timekeeper` ("kittimers") fires due timers every 0.1 s, ten at a time, writing a `fired_timers`
+  row per timer; payload `hold` (seconds) keeps the claim open longer. Keys in `FAILING_TIMERS`
+  make the firing worker raise until removed; `TIMER_CLAIMS` counts claims, rolled back or not.
+- `Replier` ("kitreplies") consumes agencies' replies from the direct exchange `kittest.replies`
+  and records what the broker delivered with each in `REPLIES` (event id -> delivery facts).
 - Module-level records, keyed by event id (tests use fresh ids): `RUNS` (handler runs),
   `STARTED` (workers started, before the inbox claim), `FINISHED` (outcome of each worker,
   recorded after its transaction was settled and its message acked or moved).
@@ -13,8 +19,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
@@ -25,17 +32,26 @@ from motcua_kit.db import Database, UnitOfWork
 from motcua_kit.errors import ApiError, PermanentError
 from motcua_kit.events import CONTENT_TYPE
 from motcua_kit.http import http, json_response
-from motcua_kit.outbox import events_exchange
+from motcua_kit.outbox import command_exchange, events_exchange
+from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
+from nameko.timer import timer
 from prometheus_client import REGISTRY
+from psycopg.types.json import Jsonb
 from werkzeug.wrappers import Request, Response
 
 RUNS: dict[str, list[float]] = defaultdict(list)
 STARTED: dict[str, list[float]] = defaultdict(list)
 FINISHED: dict[str, list[str]] = defaultdict(list)
 BROKEN: set[str] = set()
+FAILING_TIMERS: set[str] = set()
+TIMER_CLAIMS: Counter[str] = Counter()
+REPLIES: dict[str, dict[str, Any]] = {}
 
 CONSUMER_QUEUE = "evt-kittest-thing.created--kitconsumer.handle"
+TASKS_EXCHANGE = "kittest.tasks"
+REPLIES_EXCHANGE = "kittest.replies"
+REPLIES_QUEUE = "kittest.replies"
 
 
 class Emitter:
@@ -50,6 +66,16 @@ class Emitter:
         event = self.db.emit("thing.created", code, {"code": code, **body.get("data", {})})
         if body.get("fail"):
             raise ApiError(409, "told_to_fail", "refused after the event was emitted")
+        return json_response({"code": code, "event_id": event["id"]}, 201)
+
+    @http("POST", "/tasks", public=True)
+    def assign(self, request: Request) -> Response:
+        body = json.loads(request.get_data(as_text=True))
+        code, agency = body["code"], body["agency"]
+        self.db.execute("INSERT INTO dossiers_test (code, note) VALUES (%s, %s)", (code, agency))
+        event = self.db.send(TASKS_EXCHANGE, agency, "task.assigned", code, {"code": code})
+        if body.get("fail"):
+            raise ApiError(409, "told_to_fail", "refused after the command was sent")
         return json_response({"code": code, "event_id": event["id"]}, 201)
 
     @http("GET", "/pg_sleep/<float:seconds>", public=True)
@@ -97,6 +123,49 @@ class Consumer:
             raise RuntimeError("broken until fixed")
 
 
+class Timekeeper:
+    name = "kittimers"
+    db: UnitOfWork = Database(relay=False)  # type: ignore[assignment]
+    config = Config()
+
+    @timer(interval=0.1)
+    def tick(self) -> None:
+        now = datetime.now(UTC)
+        # Ten at a time: two replicas then share a heap of due timers between them.
+        for due in self.db.claim_due_timers(now, limit=10):
+            TIMER_CLAIMS[due["key"]] += 1
+            self.db.execute(
+                "INSERT INTO fired_timers (kind, key, due_at, fired_at, payload, replica) "
+                "VALUES (%s, %s, %s, %s, %s, %s)",
+                (
+                    due["kind"],
+                    due["key"],
+                    due["due_at"],
+                    now,
+                    Jsonb(due["payload"]),
+                    self.config.get("REPLICA", ""),
+                ),
+            )
+            eventlet.sleep(due["payload"].get("hold", 0))
+            if due["key"] in FAILING_TIMERS:
+                raise RuntimeError("failing on purpose after the claim")
+
+
+class Replier:
+    name = "kitreplies"
+    db: UnitOfWork = Database(relay=False)  # type: ignore[assignment]
+
+    @consume(
+        "agencies",
+        "agency.reply",
+        exchange=command_exchange(REPLIES_EXCHANGE),
+        queue_name=REPLIES_QUEUE,
+        delivery=True,
+    )
+    def on_reply(self, event: dict[str, Any], delivery: dict[str, Any]) -> None:
+        REPLIES[event["id"]] = delivery
+
+
 # --- probes --------------------------------------------------------------------------------
 
 
@@ -142,6 +211,14 @@ class Broker:
         exchange(self.channel).declare()
         name = f"probe-{service}-{uuid4().hex[:8]}"
         Queue(name, exchange=exchange, routing_key=routing_key)(self.channel).declare()
+        return name
+
+    def bind_command(self, exchange: str, routing_key: str) -> str:
+        """A fresh queue bound to the direct exchange `exchange` with `routing_key`."""
+        target = command_exchange(exchange)
+        target(self.channel).declare()
+        name = f"probe-{exchange}-{routing_key}-{uuid4().hex[:8]}"
+        Queue(name, exchange=target, routing_key=routing_key)(self.channel).declare()
         return name
 
     def take(self, queue: str) -> list[Any]:

@@ -224,7 +224,7 @@ def _dossier_for(uow: UnitOfWork, officer: Officer, code: str) -> Dossier:
     return dossier
 
 
-def _apply(
+def apply_change(
     uow: UnitOfWork, officer: Officer, change: Change, now: datetime, details: dict[str, Any]
 ) -> dict[str, Any]:
     dossier = change.dossier
@@ -267,7 +267,7 @@ def request_supplement(
 ) -> dict[str, Any]:
     dossier = _dossier_for(uow, officer, code)
     change = life.request_supplement(dossier, calendar, now, body["missing"])
-    return _apply(uow, officer, change, now, {"reason": body["reason"]})
+    return apply_change(uow, officer, change, now, {"reason": body["reason"]})
 
 
 def receive_supplements(
@@ -279,7 +279,7 @@ def receive_supplements(
     now: datetime,
 ) -> dict[str, Any]:
     change = life.supplement(_dossier_for(uow, officer, code), calendar, now)
-    return _apply(
+    return apply_change(
         uow, officer, change, now, {"documents": body["documents"], "note": body.get("note")}
     )
 
@@ -287,7 +287,7 @@ def receive_supplements(
 def refuse(
     uow: UnitOfWork, officer: Officer, code: str, body: dict[str, Any], now: datetime
 ) -> dict[str, Any]:
-    return _apply(
+    return apply_change(
         uow, officer, life.refuse(_dossier_for(uow, officer, code), body["reason"]), now, {}
     )
 
@@ -295,7 +295,7 @@ def refuse(
 def withdraw(
     uow: UnitOfWork, officer: Officer, code: str, body: dict[str, Any], now: datetime
 ) -> dict[str, Any]:
-    return _apply(
+    return apply_change(
         uow, officer, life.withdraw(_dossier_for(uow, officer, code), body["reason"]), now, {}
     )
 
@@ -304,14 +304,14 @@ def result_ready(
     uow: UnitOfWork, officer: Officer, code: str, body: dict[str, Any], now: datetime
 ) -> dict[str, Any]:
     change = life.result_ready(_dossier_for(uow, officer, code), now, body)
-    return _apply(uow, officer, change, now, {})
+    return apply_change(uow, officer, change, now, {})
 
 
 def return_result(
     uow: UnitOfWork, officer: Officer, code: str, body: dict[str, Any], now: datetime
 ) -> dict[str, Any]:
     change = life.return_result(_dossier_for(uow, officer, code), now, body["method"])
-    return _apply(uow, officer, change, now, {"note": body.get("note")})
+    return apply_change(uow, officer, change, now, {"note": body.get("note")})
 
 
 # --- reading ---------------------------------------------------------------------------------

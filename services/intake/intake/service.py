@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from motcua_kit import metrics, ops
+from motcua_kit.consumer import consume
 from motcua_kit.db import Database, UnitOfWork
 from motcua_kit.http import client_address, http, json_response, load_json, load_query
 from motcua_kit.providers import Calendar, Clock
@@ -14,7 +15,7 @@ from motcua_kit.workcal import WorkCalendar
 from nameko.dependency_providers import Config
 from werkzeug.wrappers import Request, Response
 
-from intake import catalogue_view, desk, receipts
+from intake import catalogue_view, desk, receipts, routing_events
 from intake.schemas import (
     EvaluationSchema,
     ListQuerySchema,
@@ -161,6 +162,28 @@ class IntakeService:
         client = self._client(request)
         status, reply = desk.evaluate(self.db, code, body, client, self._max_failures(), self.now())
         return json_response(reply, status)
+
+    # --- progress reported by routing -----------------------------------------------------
+
+    @consume("routing", "step.assigned")
+    def on_step_assigned(self, event: dict[str, Any]) -> None:
+        routing_events.step_assigned(self.db, event, self.now())
+
+    @consume("routing", "step.supplement_requested")
+    def on_supplement_requested(self, event: dict[str, Any]) -> None:
+        routing_events.agency_asks_supplement(self.db, self.calendar, event, self.now())
+
+    @consume("routing", "route.refused")
+    def on_route_refused(self, event: dict[str, Any]) -> None:
+        routing_events.route_refused(self.db, event, self.now())
+
+    @consume("routing", "route.completed")
+    def on_route_completed(self, event: dict[str, Any]) -> None:
+        routing_events.route_completed(self.db, event, self.now())
+
+    @consume("routing", "route.apology_issued")
+    def on_apology_issued(self, event: dict[str, Any]) -> None:
+        routing_events.apology_issued(self.db, self.calendar, event, self.now())
 
     # --- operations ----------------------------------------------------------------------
 

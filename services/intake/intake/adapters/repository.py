@@ -208,3 +208,7 @@ def recent_lookup_failures(uow: UnitOfWork, client: str, window_seconds: int) ->
 def record_lookup_failure(uow: UnitOfWork, client: str) -> None:
     uow.execute("INSERT INTO lookup_failures (client) VALUES (%s)", (client,))
     uow.execute("DELETE FROM lookup_failures WHERE at < now() - interval '1 day'")
+
+
+def set_current_step(uow: UnitOfWork, code: str, current: dict[str, Any]) -> None:
+    uow.execute("UPDATE dossiers SET current_step = %s WHERE code = %s", (Jsonb(current), code))

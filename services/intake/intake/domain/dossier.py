@@ -158,3 +158,16 @@ def timeliness(due_at: datetime, finished_at: datetime) -> str:
 
 def _day(calendar: WorkCalendar) -> float:
     return calendar.office_hours.day_length.total_seconds()
+
+
+def reschedule(dossier: Dossier, new_due: datetime) -> Change:
+    """The agency at fault set a new, later appointment (Form 04; routing allows it once)."""
+    _require(dossier, (RECEIVED, IN_PROGRESS, AWAITING_SUPPLEMENT), "hẹn lại ngày trả kết quả")
+    if new_due <= dossier.due_at:
+        raise ApiError(422, "new_date_not_later", "Ngày hẹn mới phải sau ngày hẹn cũ")
+    changed = replace(dossier, due_at=new_due)
+    return Change(
+        changed,
+        "dossier.rescheduled",
+        {"previous_due_at": dossier.due_at.astimezone(VN_TZ).isoformat()},
+    )

@@ -1,0 +1,92 @@
+"""What intake does when routing reports progress: keep the public status and appointment true."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from motcua_kit.auth import Officer
+from motcua_kit.db import UnitOfWork
+from motcua_kit.errors import ApiError, PermanentError
+from motcua_kit.workcal import WorkCalendar
+
+from intake import desk
+from intake.adapters import repository as repo
+from intake.domain import dossier as life
+
+
+def _agency(data: Mapping[str, Any]) -> Officer:
+    actor = data.get("actor") or {}
+    return Officer(
+        id=str(actor.get("id") or "routing"),
+        name=str(actor.get("name") or data.get("agency") or "Cơ quan phối hợp"),
+        unit=str(actor.get("unit") or data.get("agency") or ""),
+        roles=("system",),
+    )
+
+
+def _as_permanent(exc: ApiError) -> PermanentError:
+    """An action the dossier's state forbids will not succeed on retry: dead-letter it."""
+    return PermanentError(f"{exc.code}: {exc.message}")
+
+
+def step_assigned(uow: UnitOfWork, event: Mapping[str, Any], now: datetime) -> None:
+    data = event["data"]
+    dossier = repo.load_dossier(uow, data["code"], for_update=True)
+    if dossier is None or dossier.status not in life.OPEN:
+        return
+    repo.save_dossier(uow, life.start_processing(dossier))
+    current = {
+        "agency": data["agency"],
+        "step_id": data["step_id"],
+        "task": data.get("task"),
+        "due_at": data.get("due_at"),
+    }
+    repo.set_current_step(uow, dossier.code, current)
+    repo.record_action(uow, dossier.code, "transferred", _agency(data), now, current)
+
+
+def agency_asks_supplement(
+    uow: UnitOfWork, calendar: WorkCalendar, event: Mapping[str, Any], now: datetime
+) -> None:
+    data = event["data"]
+    body = {"missing": data.get("missing") or [], "reason": data.get("reason") or ""}
+    try:
+        desk.request_supplement(uow, calendar, _agency(data), data["code"], body, now)
+    except ApiError as exc:
+        raise _as_permanent(exc) from exc
+
+
+def route_refused(uow: UnitOfWork, event: Mapping[str, Any], now: datetime) -> None:
+    data = event["data"]
+    try:
+        desk.refuse(uow, _agency(data), data["code"], {"reason": data.get("reason") or ""}, now)
+    except ApiError as exc:
+        raise _as_permanent(exc) from exc
+
+
+def route_completed(uow: UnitOfWork, event: Mapping[str, Any], now: datetime) -> None:
+    data = event["data"]
+    references = [
+        r["result_reference"] for r in data.get("results", []) if r.get("result_reference")
+    ]
+    body = {"result_reference": "; ".join(references) or data["code"], "electronic": False}
+    try:
+        desk.result_ready(uow, _agency(data), data["code"], body, now)
+    except ApiError as exc:
+        raise _as_permanent(exc) from exc
+
+
+def apology_issued(
+    uow: UnitOfWork, calendar: WorkCalendar, event: Mapping[str, Any], now: datetime
+) -> None:
+    data = event["data"]
+    dossier = repo.load_dossier(uow, data["code"], for_update=True)
+    if dossier is None:
+        raise PermanentError(f"unknown dossier {data['code']}")
+    new_due = datetime.combine(
+        datetime.fromisoformat(data["new_date"]).date(), calendar.office_hours.closing, calendar.tz
+    )
+    change = life.reschedule(dossier, new_due)
+    desk.apply_change(uow, _agency(data), change, now, {"reason": data.get("reason")})

@@ -1,0 +1,160 @@
+"""routing's nameko entrypoints: parse, call the workflow, reply. Nothing else belongs here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from motcua_kit import metrics, ops
+from motcua_kit.consumer import consume
+from motcua_kit.db import Database, UnitOfWork
+from motcua_kit.errors import ApiError
+from motcua_kit.http import http, json_response, load_json
+from motcua_kit.outbox import command_exchange
+from motcua_kit.providers import Calendar, Clock
+from motcua_kit.workcal import WorkCalendar
+from nameko.dependency_providers import Config
+from nameko.timer import timer
+from werkzeug.wrappers import Request, Response
+
+from routing import workflow
+from routing import metrics as routing_metrics
+from routing.domain.agencies import Registry
+from routing.providers import Agencies
+from routing.schemas import (
+    ApologySchema,
+    CompleteSchema,
+    ReasonSchema,
+    ReassignSchema,
+    SupplementRequestSchema,
+)
+
+OFFICERS = ("reception", "processing", "supervisor", "admin")
+STEP_ACTIONS: dict[str, tuple[str, Any]] = {
+    "accept": ("accept", None),
+    "complete": ("complete", CompleteSchema),
+    "supplement-request": ("request_supplement", SupplementRequestSchema),
+    "refusal": ("refuse", ReasonSchema),
+    "return": ("return", ReasonSchema),
+}
+
+
+class RoutingService:
+    name = "routing"
+
+    # nameko replaces these class attributes with what each provider's get_dependency returns.
+    db: UnitOfWork = Database()
+    calendar: WorkCalendar = Calendar()
+    agencies: Registry = Agencies()
+    now: Callable[[], datetime] = Clock()
+    config: dict[str, Any] = Config()
+    timing = metrics.EntrypointMetrics()
+
+    # --- events from intake -----------------------------------------------------------------
+
+    @consume("intake", "dossier.received")
+    def on_dossier_received(self, event: dict[str, Any]) -> None:
+        workflow.open_route(self.db, self.agencies, self.calendar, event, self.now())
+
+    @consume("intake", "dossier.supplemented")
+    def on_dossier_supplemented(self, event: dict[str, Any]) -> None:
+        workflow.supplements_arrived(self.db, self.agencies, self.calendar, event, self.now())
+
+    @consume("intake", "dossier.withdrawn")
+    def on_dossier_withdrawn(self, event: dict[str, Any]) -> None:
+        workflow.dossier_ended(self.db, event, self.now())
+
+    @consume("intake", "dossier.refused")
+    def on_dossier_refused(self, event: dict[str, Any]) -> None:
+        workflow.dossier_ended(self.db, event, self.now())
+
+    # --- agencies on the bus ----------------------------------------------------------------
+
+    @consume(
+        "agencies",
+        "agency.reply",
+        exchange=command_exchange(workflow.REPLIES_EXCHANGE),
+        queue_name="routing.replies",
+        delivery=True,
+    )
+    def on_agency_reply(self, event: dict[str, Any], delivery: dict[str, Any]) -> None:
+        workflow.bus_reply(
+            self.db, self.agencies, self.calendar, event, delivery["user_id"], self.now()
+        )
+
+    # --- agencies on the worklist (HTTP) ----------------------------------------------------
+
+    @http("GET", "/agencies/<code>/tasks", roles=("processing", "supervisor"))
+    def agency_tasks(self, request: Request, code: str) -> Response:
+        officer = request.officer  # type: ignore[attr-defined]
+        if officer.unit != code and not officer.has_any(("admin",)):
+            raise ApiError(403, "other_agency", "Chỉ xem được việc của cơ quan mình")
+        return json_response(workflow.tasks_view(self.db, code))
+
+    @http("POST", "/steps/<path:step_id>/<action>", roles=("processing",))
+    def step_action(self, request: Request, step_id: str, action: str) -> Response:
+        if action not in STEP_ACTIONS:
+            raise ApiError(404, "not_found", f"Không có thao tác '{action}'")
+        name, schema = STEP_ACTIONS[action]
+        body = load_json(request, schema()) if schema else {}
+        officer = request.officer  # type: ignore[attr-defined]
+        reply = workflow.act(
+            self.db,
+            self.agencies,
+            self.calendar,
+            officer.as_actor(),
+            officer.unit,
+            step_id,
+            name,
+            body,
+            self.now(),
+        )
+        return json_response(reply)
+
+    @http("POST", "/steps/<path:step_id>/reassignment", roles=("supervisor",))
+    def reassign(self, request: Request, step_id: str) -> Response:
+        body = load_json(request, ReassignSchema())
+        officer = request.officer  # type: ignore[attr-defined]
+        return json_response(
+            workflow.reassign(
+                self.db, self.agencies, self.calendar, officer, step_id, body["agency"], self.now()
+            )
+        )
+
+    @http("GET", "/dossiers/<code>/route", roles=OFFICERS)
+    def control_slip(self, request: Request, code: str) -> Response:
+        return json_response(
+            workflow.route_view(self.db, self.agencies, self.calendar, code, self.now())
+        )
+
+    @http("POST", "/dossiers/<code>/apology", roles=("processing",))
+    def apology(self, request: Request, code: str) -> Response:
+        body = load_json(request, ApologySchema())
+        officer = request.officer  # type: ignore[attr-defined]
+        return json_response(workflow.apologise(self.db, officer, code, body, self.now()), 201)
+
+    # --- deadlines --------------------------------------------------------------------------
+
+    @timer(interval=1)
+    def fire_due_timers(self) -> None:
+        now = self.now()
+        for due in self.db.claim_due_timers(now):
+            workflow.fire(self.db, self.agencies, self.calendar, due, now)
+
+    # --- operations -------------------------------------------------------------------------
+
+    @http("GET", "/health", public=True)
+    def health(self, request: Request) -> Response:
+        status, body = ops.health(self.db.pool, self.config["AMQP_URI"])
+        return json_response(body, status)
+
+    @http("GET", "/metrics", public=True)
+    def metrics(self, request: Request) -> Response:
+        for row in workflow.repo.open_and_overdue_by_agency(self.db, self.now()):
+            routing_metrics.OPEN_STEPS.labels(row["agency_code"]).set(row["open"])
+            routing_metrics.OVERDUE_STEPS.labels(row["agency_code"]).set(row["overdue"])
+        payload, content_type = ops.metrics_exposition(
+            self.name, self.db.pool, self.config["AMQP_URI"]
+        )
+        return Response(payload, content_type=content_type)

@@ -1,0 +1,450 @@
+"""routing's use cases: build a dossier's route, move its steps, tell everyone.
+
+Each function takes the worker's unit of work and plain values. Rules live in domain/; SQL in
+adapters/repository.py; this module strings them together in one transaction, with the events
+(outbox) and the tasks for agencies on the bus (commands through `routing.tasks`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from motcua_kit.auth import Officer
+from motcua_kit.db import UnitOfWork
+from motcua_kit.errors import ApiError, PermanentError, not_found
+from motcua_kit.workcal import VN_TZ, WorkCalendar
+
+from routing import metrics
+from routing.adapters import repository as repo
+from routing.domain import route as steps_rules
+from routing.domain.agencies import BUS, Registry, UnknownAgency
+from routing.domain.route import Effect, Step
+from routing.domain.slip import control_slip
+
+log = logging.getLogger(__name__)
+
+TASKS_EXCHANGE = "routing.tasks"
+REPLIES_EXCHANGE = "routing.replies"
+REMINDER_BEFORE = timedelta(hours=4)  # half a working day of office time
+SYSTEM = {"id": "routing", "name": "Hệ thống điều phối", "unit": ""}
+
+
+def _iso(instant: datetime | None) -> str | None:
+    return instant.astimezone(VN_TZ).isoformat() if instant else None
+
+
+def step_data(s: Step) -> dict[str, Any]:
+    return {
+        "step_id": s.id,
+        "code": s.dossier_code,
+        "stage": s.stage,
+        "index": s.index,
+        "attempt": s.attempt,
+        "agency": s.agency_code,
+        "role": s.role,
+        "status": s.status,
+        "task": {"vi": s.task_vi, "en": s.task_en},
+        "assigned_at": _iso(s.assigned_at),
+        "due_at": _iso(s.due_at),
+    }
+
+
+# --- opening a route ---------------------------------------------------------------------------
+
+
+def open_route(
+    uow: UnitOfWork,
+    registry: Registry,
+    calendar: WorkCalendar,
+    event: Mapping[str, Any],
+    now: datetime,
+) -> None:
+    data = event["data"]
+    code, unit, procedure = data["code"], data["unit"], data["procedure"]
+    appointment = datetime.fromisoformat(data["due_at"])
+    try:
+        planned = steps_rules.plan_route(code, unit, procedure.get("route") or {}, registry)
+    except UnknownAgency as exc:  # the registry lacks an agency: an operator must add it
+        raise PermanentError(
+            f"no agency for {exc} (unit {unit}); add it to the agencies file"
+        ) from exc
+    if not repo.insert_route(uow, code, unit, procedure, appointment):
+        return
+    repo.save_steps(uow, planned)
+    uow.schedule(
+        "route.apology_check", code, _apology_check_at(appointment, calendar), {"code": code}
+    )
+    handed_by = data.get("received_by") or SYSTEM
+    _apply(
+        uow, registry, calendar, steps_rules.assign_ready(planned, now, calendar, handed_by), now
+    )
+    if not planned:  # a procedure decided at the desk itself: nothing to route
+        _complete_route(uow, code, [], now)
+
+
+def _apology_check_at(appointment: datetime, calendar: WorkCalendar) -> datetime:
+    from routing.domain.deadlines import apology_due_at
+
+    return apology_due_at(appointment, calendar)
+
+
+# --- applying what the rules decided ----------------------------------------------------------
+
+
+def _apply(
+    uow: UnitOfWork,
+    registry: Registry,
+    calendar: WorkCalendar,
+    effects: Sequence[Effect],
+    now: datetime,
+) -> None:
+    repo.save_steps(uow, [e.step for e in effects])
+    for effect in effects:
+        s = effect.step
+        action = effect.event_type.removeprefix("step.")
+        actor = effect.data.get("actor")
+        repo.record_action(uow, s, action, actor, now, dict(effect.data))
+        uow.emit(effect.event_type, s.dossier_code, {**effect.data, **step_data(s)})
+        if effect.event_type in ("step.assigned", "step.resumed", "step.reassigned"):
+            _arm_timers(uow, calendar, s)
+            if effect.event_type != "step.resumed":
+                _send_task_if_on_bus(uow, registry, s)
+        elif s.status in (steps_rules.COMPLETED, steps_rules.REFUSED, steps_rules.CANCELLED):
+            uow.cancel_timer("step.reminder", s.id)
+            uow.cancel_timer("step.overdue", s.id)
+        elif s.status == steps_rules.AWAITING_SUPPLEMENT:
+            uow.cancel_timer("step.reminder", s.id)
+            uow.cancel_timer("step.overdue", s.id)
+        if s.status == steps_rules.COMPLETED and s.assigned_at and s.completed_at:
+            days = calendar.working_days_between(s.assigned_at, s.completed_at)
+            metrics.STEP_DURATION.labels(s.agency_code).observe(days)
+
+
+def _arm_timers(uow: UnitOfWork, calendar: WorkCalendar, s: Step) -> None:
+    from routing.domain.deadlines import reminder_at
+
+    if s.due_at is None:
+        return
+    uow.schedule(
+        "step.reminder", s.id, reminder_at(s.due_at, calendar, REMINDER_BEFORE), {"step_id": s.id}
+    )
+    uow.schedule("step.overdue", s.id, s.due_at, {"step_id": s.id})
+
+
+def _send_task_if_on_bus(uow: UnitOfWork, registry: Registry, s: Step) -> None:
+    agency = registry.agency(s.agency_code)
+    if agency.mode == BUS:
+        uow.send(TASKS_EXCHANGE, agency.code, "task.assigned", s.dossier_code, step_data(s))
+
+
+def _complete_route(uow: UnitOfWork, code: str, steps: Sequence[Step], now: datetime) -> None:
+    repo.set_route_status(uow, code, "completed", now)
+    uow.cancel_timer("route.apology_check", code)
+    results = [
+        {"step_id": s.id, "agency": s.agency_code, "result_reference": s.result_reference}
+        for s in steps
+    ]
+    uow.emit("route.completed", code, {"code": code, "at": _iso(now), "results": results})
+
+
+# --- actions on a step ---------------------------------------------------------------------
+
+
+def _open_route_steps(uow: UnitOfWork, step_id: str) -> tuple[Step, list[Step]]:
+    code = step_id.rsplit("/", 1)[0]
+    found = repo.route(uow, code)
+    if found is None:
+        raise not_found(f"Không tìm thấy bước xử lý {step_id}")
+    steps = repo.lock_route_steps(uow, code)
+    target = next((s for s in steps if s.id == step_id), None)
+    if target is None:
+        raise not_found(f"Không tìm thấy bước xử lý {step_id}")
+    if found["status"] != "open":
+        raise ApiError(
+            409, "route_closed", "Hồ sơ đã kết thúc xử lý", extra={"status": found["status"]}
+        )
+    return target, steps
+
+
+def _require_holder(s: Step, agency_code: str) -> None:
+    if s.agency_code != agency_code:
+        raise ApiError(403, "not_step_holder", "Bước xử lý này không thuộc cơ quan của cán bộ")
+
+
+def act(
+    uow: UnitOfWork,
+    registry: Registry,
+    calendar: WorkCalendar,
+    actor: Mapping[str, str],
+    agency_code: str,
+    step_id: str,
+    action: str,
+    body: Mapping[str, Any],
+    now: datetime,
+) -> dict[str, Any]:
+    """An action by the agency that holds the step (a worklist officer or a bus reply)."""
+    s, steps = _open_route_steps(uow, step_id)
+    _require_holder(s, agency_code)
+    if action == "accept":
+        effects = [steps_rules.accept(s, now, actor)]
+    elif action == "complete":
+        effects = [steps_rules.complete(s, now, actor, body["result_reference"], body.get("note"))]
+    elif action == "request_supplement":
+        effect = steps_rules.request_supplement(s, now, calendar)
+        effects = [
+            Effect(
+                effect.step,
+                effect.event_type,
+                {
+                    **effect.data,
+                    "actor": dict(actor),
+                    "missing": body["missing"],
+                    "reason": body["reason"],
+                },
+            )
+        ]
+    elif action == "refuse":
+        effects = [steps_rules.refuse(s, now, actor, body["reason"])]
+    elif action == "return":
+        effects = steps_rules.return_to_previous(
+            steps, step_id, now, calendar, actor, body["reason"]
+        )
+    else:  # pragma: no cover - the entrypoints only pass the actions above
+        raise ApiError(400, "unknown_action", action)
+    _apply(uow, registry, calendar, effects, now)
+    _after(uow, registry, calendar, s.dossier_code, now)
+    return {"step": step_data(repo.step(uow, step_id) or s)}
+
+
+def reassign(
+    uow: UnitOfWork,
+    registry: Registry,
+    calendar: WorkCalendar,
+    supervisor: Officer,
+    step_id: str,
+    agency_code: str,
+    now: datetime,
+) -> dict[str, Any]:
+    s, _steps = _open_route_steps(uow, step_id)
+    try:
+        registry.agency(agency_code)
+    except UnknownAgency as exc:
+        raise ApiError(422, "unknown_agency", f"Không có cơ quan {agency_code}") from exc
+    effect = steps_rules.reassign(s, agency_code, now, calendar, supervisor.as_actor())
+    _apply(uow, registry, calendar, [effect], now)
+    return {"step": step_data(effect.step)}
+
+
+def _after(
+    uow: UnitOfWork, registry: Registry, calendar: WorkCalendar, code: str, now: datetime
+) -> None:
+    """After a step moved: end the route on refusal, assign the next stage, or complete it."""
+    steps = repo.steps(uow, code)
+    if any(s.status == steps_rules.REFUSED for s in steps):
+        cancelled = steps_rules.cancel_all(steps, now)
+        repo.save_steps(uow, cancelled)
+        for s in cancelled:
+            uow.cancel_timer("step.reminder", s.id)
+            uow.cancel_timer("step.overdue", s.id)
+        refused = next(s for s in steps if s.status == steps_rules.REFUSED)
+        repo.set_route_status(uow, code, "refused", now)
+        uow.cancel_timer("route.apology_check", code)
+        uow.emit(
+            "route.refused",
+            code,
+            {"code": code, "at": _iso(now), "agency": refused.agency_code, "reason": refused.note},
+        )
+        return
+    if steps_rules.route_complete(steps):
+        _complete_route(uow, code, steps, now)
+        return
+    completed_by = [s for s in steps if s.status == steps_rules.COMPLETED]
+    handed_by = dict(completed_by[-1].received_by or SYSTEM) if completed_by else SYSTEM
+    _apply(uow, registry, calendar, steps_rules.assign_ready(steps, now, calendar, handed_by), now)
+
+
+# --- events from intake ----------------------------------------------------------------------
+
+
+def supplements_arrived(
+    uow: UnitOfWork,
+    registry: Registry,
+    calendar: WorkCalendar,
+    event: Mapping[str, Any],
+    now: datetime,
+) -> None:
+    code = event["data"]["code"]
+    if repo.route(uow, code) is None:
+        return
+    steps = repo.lock_route_steps(uow, code)
+    waiting = [s for s in steps if s.status == steps_rules.AWAITING_SUPPLEMENT]
+    _apply(uow, registry, calendar, [steps_rules.resume(s, now, calendar) for s in waiting], now)
+    if event["data"].get("due_at"):
+        repo.set_appointment(uow, code, datetime.fromisoformat(event["data"]["due_at"]))
+
+
+def dossier_ended(uow: UnitOfWork, event: Mapping[str, Any], now: datetime) -> None:
+    """Refused or withdrawn at the desk: the agencies stop working on it."""
+    code = event["data"]["code"]
+    found = repo.route(uow, code, for_update=True)
+    if found is None or found["status"] != "open":
+        return
+    cancelled = steps_rules.cancel_all(repo.steps(uow, code), now)
+    repo.save_steps(uow, cancelled)
+    for s in cancelled:
+        uow.cancel_timer("step.reminder", s.id)
+        uow.cancel_timer("step.overdue", s.id)
+    uow.cancel_timer("route.apology_check", code)
+    repo.set_route_status(uow, code, "cancelled", now)
+    uow.emit("route.cancelled", code, {"code": code, "at": _iso(now), "reason": event["type"]})
+
+
+# --- replies from agencies on the bus --------------------------------------------------------
+
+REPLY_ACTIONS = ("accept", "complete", "request_supplement", "refuse", "return")
+
+
+def bus_reply(
+    uow: UnitOfWork,
+    registry: Registry,
+    calendar: WorkCalendar,
+    event: Mapping[str, Any],
+    user_id: str | None,
+    now: datetime,
+) -> None:
+    """A reply counts only from the agency whose RabbitMQ user the broker validated."""
+    agency = registry.by_amqp_user(user_id) if user_id else None
+    if agency is None:
+        metrics.REJECTED_REPLIES.labels("unknown_sender").inc()
+        raise PermanentError(f"reply from unknown or unvalidated user {user_id!r}")
+    data = event["data"]
+    action, step_id = data.get("action"), data.get("step_id")
+    if action not in REPLY_ACTIONS or not isinstance(step_id, str):
+        metrics.REJECTED_REPLIES.labels("malformed").inc()
+        raise PermanentError(f"reply needs step_id and an action among {REPLY_ACTIONS}")
+    if repo.step(uow, step_id) is None:
+        metrics.REJECTED_REPLIES.labels("unknown_step").inc()
+        raise PermanentError(f"reply for unknown step {step_id}")
+    actor = {
+        "id": data.get("officer_id") or agency.code,
+        "name": data.get("officer_name") or agency.name_vi,
+        "unit": agency.code,
+    }
+    try:
+        act(uow, registry, calendar, actor, agency.code, step_id, action, data, now)
+    except ApiError as exc:
+        metrics.REJECTED_REPLIES.labels(exc.code).inc()
+        raise PermanentError(f"{exc.code}: {exc.message}") from exc
+    except KeyError as exc:
+        metrics.REJECTED_REPLIES.labels("malformed").inc()
+        raise PermanentError(f"reply lacks {exc}") from exc
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def route_view(
+    uow: UnitOfWork, registry: Registry, calendar: WorkCalendar, code: str, now: datetime
+) -> dict[str, Any]:
+    found = repo.route(uow, code)
+    if found is None:
+        raise not_found(f"Không tìm thấy hồ sơ {code} trong điều phối liên thông")
+    rows = control_slip(repo.steps(uow, code), registry, calendar, now)
+    return {
+        "code": code,
+        "status": found["status"],
+        "appointment_at": _iso(found["appointment_at"]),
+        "form": "05",
+        "form_title": "Phiếu kiểm soát quá trình giải quyết hồ sơ",
+        "rows": [_row(r) for r in rows],
+    }
+
+
+def _row(row: Any) -> dict[str, Any]:
+    return {k: (_iso(v) if isinstance(v, datetime) else v) for k, v in asdict(row).items()}
+
+
+def tasks_view(uow: UnitOfWork, agency_code: str) -> dict[str, Any]:
+    return {
+        "agency": agency_code,
+        "tasks": [step_data(s) for s in repo.agency_tasks(uow, agency_code)],
+    }
+
+
+# --- timers -----------------------------------------------------------------------------------
+
+
+def fire(
+    uow: UnitOfWork,
+    registry: Registry,
+    calendar: WorkCalendar,
+    timer: Mapping[str, Any],
+    now: datetime,
+) -> None:
+    """A due timer: remind, mark overdue and escalate, or ask for an apology (Form 04)."""
+    from routing.domain.deadlines import will_miss
+
+    kind, key = timer["kind"], timer["key"]
+    if kind in ("step.reminder", "step.overdue"):
+        s = repo.step(uow, key)
+        if s is None or s.status not in (steps_rules.ASSIGNED, steps_rules.ACCEPTED):
+            return
+        data = {**step_data(s), "at": _iso(now)}
+        if kind == "step.overdue":
+            data["escalate_to"] = {"agency": s.agency_code, "role": "supervisor"}
+            metrics.OVERDUE_STEPS_TOTAL.labels(s.agency_code).inc()
+        uow.emit(kind, s.dossier_code, data)
+    elif kind == "route.apology_check":
+        found = repo.route(uow, key)
+        if found is None or found["status"] != "open" or found.get("apology"):
+            return
+        open_steps = steps_rules.route_open_steps(repo.steps(uow, key))
+        if not will_miss(found["appointment_at"], open_steps, now, calendar):
+            return
+        at_fault = max(open_steps, key=lambda s: s.due_at or now)
+        uow.emit(
+            "route.apology_requested",
+            key,
+            {
+                "code": key,
+                "agency": at_fault.agency_code,
+                "step_id": at_fault.id,
+                "appointment_at": _iso(found["appointment_at"]),
+                "at": _iso(now),
+            },
+        )
+
+
+def apologise(
+    uow: UnitOfWork, officer: Officer, code: str, body: Mapping[str, Any], now: datetime
+) -> dict[str, Any]:
+    """Form 04: the agency at fault gives the reason and a new date — once per dossier."""
+    from routing.domain.deadlines import Apology, check_apology
+
+    found = repo.route(uow, code, for_update=True)
+    if found is None:
+        raise not_found(f"Không tìm thấy hồ sơ {code} trong điều phối liên thông")
+    open_steps = steps_rules.route_open_steps(repo.steps(uow, code))
+    if not any(s.agency_code == officer.unit for s in open_steps):
+        raise ApiError(403, "not_at_fault", "Chỉ cơ quan đang giữ hồ sơ mới lập văn bản xin lỗi")
+    existing = found.get("apology")
+    previous = (
+        Apology(**{**existing, "new_date": date.fromisoformat(existing["new_date"])})
+        if existing
+        else None
+    )
+    check_apology(previous, body["new_date"], found["appointment_at"], now)
+    apology = {
+        "dossier_code": code,
+        "agency_code": officer.unit,
+        "reason": body["reason"],
+        "new_date": body["new_date"].isoformat(),
+        "officer": officer.as_actor(),
+    }
+    repo.set_apology(uow, code, apology)
+    uow.emit("route.apology_issued", code, {"code": code, "at": _iso(now), **apology})
+    return {"code": code, "apology": apology}
