@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
-export PYTHONPATH := $(CURDIR)/kit:$(CURDIR)/services/intake
+export PYTHONPATH := $(CURDIR)/kit:$(CURDIR)/services/intake:$(CURDIR)/services/routing
 export PSYCOPG_WAIT_FUNC := wait_select
 
 export PG_URL ?= postgresql://postgres@127.0.0.1:5432
@@ -10,6 +10,8 @@ AMQP_URI ?= amqp://guest:guest@127.0.0.1:5672/
 export AMQP_URI
 export INTAKE_DATABASE_URL ?= $(PG_URL)/motcua_intake
 export INTAKE_PORT ?= 8001
+export ROUTING_DATABASE_URL ?= $(PG_URL)/motcua_routing
+export ROUTING_PORT ?= 8002
 ROLE ?= reception
 UNIT ?= 000.00.08.H38
 
@@ -42,7 +44,7 @@ token: venv ## print one development token: make -s token ROLE=reception UNIT=00
 	@$(PY) -m motcua_kit.auth --role $(ROLE) --unit $(UNIT)
 
 lint: venv ## ruff and mypy
-	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy kit/motcua_kit services/intake/intake
+	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy kit/motcua_kit services/intake/intake services/routing/routing
 
 bench: venv ## measure intake's reception throughput and latency (see docs/performance.md)
 	@$(PY) bench/intake_bench.py

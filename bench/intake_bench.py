@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import random
+import resource
 import shutil
 import signal
 import socket
@@ -97,6 +98,8 @@ def machine() -> dict[str, Any]:
         "memory_gib": round(memory_kb / 1024 / 1024, 1),
         "python": platform.python_version(),
         "kernel": platform.release(),
+        # Other work on the machine (tests of other sessions, say) moves the figures.
+        "loadavg_at_start": os.getloadavg()[0],
     }
 
 
@@ -116,6 +119,20 @@ def cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
         fields = handle.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, all cores together."""
+    with open("/proc/stat", encoding="utf-8") as handle:
+        ticks = [int(x) for x in handle.readline().split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    hz = os.sysconf("SC_CLK_TCK")
+    return (sum(ticks) - idle) / hz, sum(ticks) / hz
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 # --- the service under test -----------------------------------------------------------------
@@ -188,6 +205,19 @@ def outbox_backlog(database_url: str) -> int:
             "SELECT count(*) FROM outbox_events WHERE published_at IS NULL"
         ).fetchone()
     return int(row[0]) if row else -1
+
+
+def retain_published_events(database_url: str, rows: int) -> None:
+    """Published outbox rows of the last days, as a service that has run a while keeps them."""
+    payload = json.dumps({"data": {"note": "x" * 1200}})
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO outbox_events (id, type, subject, payload, created_at, published_at) "
+            "SELECT gen_random_uuid(), 'dossier.received', 'old-' || g, %s::jsonb, "
+            " now() - interval '1 day', now() - interval '1 day' FROM generate_series(1, %s) g",
+            (payload, rows),
+        )
+        conn.execute("VACUUM ANALYZE outbox_events")
 
 
 # --- the event tap ---------------------------------------------------------------------------
@@ -328,6 +358,8 @@ def measure(args: argparse.Namespace, stack: ExitStack) -> dict[str, Any]:
     stack.callback(baseline.drop_database, name)
     migrate_service(database_url, "intake", MIGRATIONS)
     load_catalogue(database_url)
+    if args.retained_events:
+        retain_published_events(database_url, args.retained_events)
     amqp_uri = stack.enter_context(baseline.throwaway_vhost(name))
 
     workdir = Path(tempfile.mkdtemp(prefix="motcua-bench-"))
@@ -354,10 +386,17 @@ def measure(args: argparse.Namespace, stack: ExitStack) -> dict[str, Any]:
             raise BenchFailed(f"warm-up failed: {bad}\n{log_tail(log_path)}")
     rss_before_kib = proc_status_kib(process.pid, "VmRSS")
     cpu_before = cpu_seconds(process.pid)
+    client_before = own_cpu_seconds()
+    busy_before, total_before = machine_busy_seconds()
 
     print(f"driving {args.n:,} submissions at concurrency {args.concurrency} ...", flush=True)
     records, wall_s = drive(base, args.n, args.concurrency, args.units, args.max_seconds)
     service_cpu_s = cpu_seconds(process.pid) - cpu_before
+    client_cpu_s = own_cpu_seconds() - client_before
+    busy_after, total_after = machine_busy_seconds()
+    machine_busy = (busy_after - busy_before) / max(1e-9, total_after - total_before)
+    # Everything else: PostgreSQL and RabbitMQ working for us, and whatever else runs here.
+    others_cpu_s = (busy_after - busy_before) - service_cpu_s - client_cpu_s
 
     # Every event of the measured submissions, then an empty outbox (both with a deadline).
     codes = {r["code"]: r for r in records if r["status"] == 201}
@@ -378,7 +417,9 @@ def measure(args: argparse.Namespace, stack: ExitStack) -> dict[str, Any]:
     first_arrival: dict[str, float] = {}
     for arrived, _event_id, subject in measured:
         first_arrival.setdefault(subject, arrived)
-    propagation = [first_arrival[c] - r["replied"] for c, r in codes.items() if c in first_arrival]
+    by_reply = sorted((r["replied"], c) for c, r in codes.items() if c in first_arrival)
+    propagation = [first_arrival[c] - replied for replied, c in by_reply]
+    quarter = max(1, len(propagation) // 4)
     statuses: dict[str, int] = {}
     for r in records:
         statuses[str(r["status"])] = statuses.get(str(r["status"]), 0) + 1
@@ -416,10 +457,19 @@ def measure(args: argparse.Namespace, stack: ExitStack) -> dict[str, Any]:
         "throughput_per_s": round(len(ok_records) / span_s, 1) if span_s > 0 else 0.0,
         "latency": latency_summary([r["replied"] - r["sent"] for r in ok_records]),
         "propagation": latency_summary(propagation),
+        # Growing from one quarter of the run to the next means the relay falls behind.
+        "propagation_p50_by_quarter_ms": [
+            latency_summary(propagation[i : i + quarter])["p50_ms"]
+            for i in range(0, quarter * 4, quarter)
+        ],
         "propagation_negative": sum(1 for p in propagation if p < 0),
         "service_cpu_s": round(service_cpu_s, 2),
         "service_cpu_share_of_one_core": round(service_cpu_s / span_s, 2) if span_s > 0 else 0.0,
         "service_cpu_ms_per_submission": round(service_cpu_s * 1000 / max(1, len(ok_records)), 2),
+        "client_cpu_s": round(client_cpu_s, 2),
+        "machine_cpu_busy_share": round(machine_busy, 2),
+        "others_cpu_s": round(others_cpu_s, 2),
+        "loadavg_after": os.getloadavg()[0],
         "peak_rss_mib": round((peak_rss_kib or 0) / 1024, 1),
         "rss_after_warmup_mib": round((rss_before_kib or 0) / 1024, 1),
         "rss_end_mib": round((rss_end_kib or 0) / 1024, 1),
@@ -451,7 +501,8 @@ def summary(result: dict[str, Any]) -> str:
         f"intake reception benchmark ({result['started_at']})",
         f"  machine       {m['nproc']} × {m['cpu_model']}, {m['memory_gib']} GiB, Python {m['python']}",
         f"  load          {cfg['n']:,} birth-bundle submissions, concurrency {cfg['concurrency']}, "
-        f"{cfg['units']} receiving unit(s), warm-up {cfg['warmup']}; service overrides: "
+        f"{cfg['units']} receiving unit(s), warm-up {cfg['warmup']}, "
+        f"{cfg['retained_events']:,} retained outbox rows; service overrides: "
         f"{cfg['service_overrides'] or 'none (config.yml defaults)'}",
         f"  throughput    {intake['throughput_per_s']:,.1f} submissions/s "
         f"({checks['replies_201']:,} in {intake['span_s']:.1f} s)",
@@ -462,6 +513,9 @@ def summary(result: dict[str, Any]) -> str:
         f"  service       peak RSS {intake['peak_rss_mib']:.0f} MiB; CPU {intake['service_cpu_s']:.1f} s "
         f"= {intake['service_cpu_share_of_one_core']:.0%} of one core, "
         f"{intake['service_cpu_ms_per_submission']:.1f} ms per submission",
+        f"  machine load  {intake['machine_cpu_busy_share']:.0%} of all cores busy while driving "
+        f"(bench client {intake['client_cpu_s']:.1f} s CPU, PostgreSQL + RabbitMQ + anything else "
+        f"{intake['others_cpu_s']:.1f} s); load average {m['loadavg_at_start']:.2f} at start",
         f"  correctness   {tick}: {checks['replies_201']:,}/{cfg['n']:,} replies 201, "
         f"{checks['distinct_codes']:,} distinct codes, {checks['events_received']:,} events "
         f"({checks['distinct_event_ids']:,} distinct ids, {checks['codes_without_event']} missing), "
@@ -484,6 +538,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-seconds", type=float, default=90, help="stop submitting after (90)")
     parser.add_argument("--baseline-n", type=int, default=None, help="baseline ops (= --n)")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument(
+        "--retained-events",
+        type=int,
+        default=0,
+        metavar="ROWS",
+        help="published outbox rows present at start, as after days of traffic (0)",
+    )
     parser.add_argument(
         "--env", action="append", default=[], metavar="KEY=VALUE", help="service setting"
     )
@@ -525,6 +586,7 @@ def main(argv: list[str] | None = None) -> int:
             "units": args.units,
             "warmup": args.warmup,
             "baseline_n": args.baseline_n,
+            "retained_events": args.retained_events,
             "service_overrides": dict(item.split("=", 1) for item in args.env),
         },
         "machine": machine(),
@@ -540,7 +602,7 @@ def main(argv: list[str] | None = None) -> int:
     out = RESULTS / f"intake-{started_at:%Y%m%dT%H%M%SZ}.json"
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(summary(result))
-    print(f"  results       {out.relative_to(REPO)}")
+    print(f"  results       {out}")
     ok = result["checks"]["ok"] and (not base or base["ok"])
     return 0 if ok else 1
 

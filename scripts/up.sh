@@ -1,30 +1,35 @@
 #!/usr/bin/env bash
-# Set up and start the platform locally: database, migrations, catalogue, services, then URLs.
+# Set up and start the platform locally: databases, migrations, catalogue, agencies, services, URLs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 mkdir -p .run
+BUS_AGENCY=CA.H38.08  # the seeded agency whose own system works on the bus (reference adapter)
 
 # Check before doing anything: which of PostgreSQL / RabbitMQ is missing, and how to start it.
-if ! $PY -m motcua_kit.preflight --database-url "$INTAKE_DATABASE_URL" --amqp-uri "$AMQP_URI"; then
+if ! $PY -m motcua_kit.preflight --database-url "$INTAKE_DATABASE_URL" \
+    --database-url "$ROUTING_DATABASE_URL" --amqp-uri "$AMQP_URI"; then
   echo "make up: fix the above, then run make up again." >&2
   exit 1
 fi
 
 $PY -m motcua_kit.migrate --database-url "$INTAKE_DATABASE_URL" --service intake --dir services/intake/migrations
+$PY -m motcua_kit.migrate --database-url "$ROUTING_DATABASE_URL" --service routing --dir services/routing/migrations
 $PY -m intake.catalogue_loader --database-url "$INTAKE_DATABASE_URL"
 
-start() {  # name module config port
-  local name=$1 module=$2 config=$3 port=$4 pidfile=.run/$1.pid
-  if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-    echo "$name is already running (pid $(cat "$pidfile")): make down first to restart it"
+running() { [[ -f .run/$1.pid ]] && kill -0 "$(cat ".run/$1.pid")" 2>/dev/null; }
+
+start_service() {  # name module config port
+  local name=$1 module=$2 config=$3 port=$4
+  if running "$name"; then
+    echo "$name is already running (pid $(cat ".run/$name.pid")): make down first to restart it"
     return
   fi
   nohup $PY -m motcua_kit.run --config "$config" "$module" >".run/$name.log" 2>&1 &
-  echo $! >"$pidfile"
+  echo $! >".run/$name.pid"
   for _ in $(seq 1 60); do
     if curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1; then return; fi
-    if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    if ! running "$name"; then
       echo "$name failed to start; its log (.run/$name.log) ends with:" >&2
       tail -n 20 ".run/$name.log" >&2
       exit 1
@@ -35,19 +40,44 @@ start() {  # name module config port
   exit 1
 }
 
-start intake intake.service services/intake/config.yml "$INTAKE_PORT"
+start_service intake intake.service services/intake/config.yml "$INTAKE_PORT"
+start_service routing routing.service services/routing/config.yml "$ROUTING_PORT"
 
-token=$($PY -m motcua_kit.auth --role reception --unit 000.00.08.H38)
+# The bus agency: its RabbitMQ user and queue, then the reference adapter playing its system.
+adapter=agency-$BUS_AGENCY
+if running "$adapter"; then
+  echo "$adapter is already running (pid $(cat ".run/$adapter.pid"))"
+else
+  password_file=.run/$adapter.password
+  [[ -f $password_file ]] || $PY -c 'import secrets; print(secrets.token_urlsafe(18))' >"$password_file"
+  vhost=$($PY -c 'import sys; from urllib.parse import urlsplit, unquote; print(unquote(urlsplit(sys.argv[1]).path[1:]) or "/")' "$AMQP_URI")
+  if $PY -m routing.provision --vhost "$vhost" --password-for "$BUS_AGENCY=$(cat "$password_file")" >/dev/null; then
+    user=$($PY -c 'import json; d=json.load(open("services/routing/routing/data/agencies.json")); print(next(a["amqp_user"] for a in d["agencies"] if a["code"]=="'"$BUS_AGENCY"'"))')
+    agency_uri=$($PY -c 'import sys; from urllib.parse import urlsplit; p=urlsplit(sys.argv[1]); print(f"{p.scheme}://{sys.argv[2]}:{sys.argv[3]}@{p.hostname}:{p.port or 5672}{p.path}")' "$AMQP_URI" "$user" "$(cat "$password_file")")
+    nohup $PY services/routing/adapter/agency_adapter.py --amqp-uri "$agency_uri" --agency "$BUS_AGENCY" \
+      >".run/$adapter.log" 2>&1 &
+    echo $! >".run/$adapter.pid"
+  else
+    echo "note: the bus agency $BUS_AGENCY is not provisioned (see above); its tasks wait in RabbitMQ" >&2
+  fi
+fi
+
+token() { $PY -m motcua_kit.auth --role "$1" --unit "$2"; }
 cat <<MSG
 
 motcua is running.
   intake        http://localhost:$INTAKE_PORT   (catalogue: /procedures, health: /health, metrics: /metrics)
+  routing       http://localhost:$ROUTING_PORT   (control slip: /dossiers/<code>/route, tasks: /agencies/<code>/tasks)
+  bus agency    $BUS_AGENCY answered by the reference adapter (log: .run/$adapter.log)
 
-A demo reception officer's token (unit 000.00.08.H38, valid 12 h):
-  $token
+Demo tokens (valid 12 h):
+  reception, desk 000.00.08.H38:        $(token reception 000.00.08.H38)
+  processing, commune 000.00.08.H38:    $(token processing 000.00.08.H38)
+  processing, Social Insurance BHXH.H38: $(token processing BHXH.H38)
+  supervisor, 000.00.08.H38:            $(token supervisor 000.00.08.H38)
 
 Try:
   curl localhost:$INTAKE_PORT/procedures
-  TOKEN=\$(make -s token ROLE=reception) ; see README.md for a birth-bundle submission
+  README.md walks a birth-bundle dossier from the desk through the three agencies.
 Stop with: make down     Logs: make logs
 MSG

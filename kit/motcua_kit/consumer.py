@@ -38,11 +38,13 @@ from motcua_kit.config import setting
 from motcua_kit.db import settle_transactions
 from motcua_kit.errors import PermanentError
 from motcua_kit.events import MalformedEvent, parse_event
-from motcua_kit.outbox import events_exchange
+from motcua_kit.outbox import command_declarations, events_exchange
 
 log = logging.getLogger(__name__)
 
 ATTEMPT_HEADER = "x-motcua-attempt"
+USER_HEADER = "x-motcua-user-id"
+ROUTING_KEY_HEADER = "x-motcua-routing-key"
 DEFAULT_DELAYS = (1.0, 5.0, 30.0, 120.0)
 NOT_RETRIED = (PermanentError, MalformedEvent, ValidationError)
 
@@ -122,6 +124,9 @@ class EventConsumer(Entrypoint):
         self.publisher = Publisher(config["AMQP_URI"], use_confirms=True)
         with Connection(config["AMQP_URI"]) as conn:
             channel = conn.default_channel
+            if self.exchange is not None and self.exchange.type == "direct":
+                for entity in command_declarations(self.exchange.name):
+                    entity(channel).declare()
             self.queue.exchange.declare(channel=channel)
             for queue in (self.queue, *self.retry_queues, self.dlq):
                 queue(channel).declare()
@@ -157,12 +162,11 @@ class EventConsumer(Entrypoint):
         context = {"event_id": event["id"], "subject": event.get("subject")}
         args: tuple[Any, ...] = (event,)
         if self.delivery:
-            props = message.properties or {}
             args = (
                 event,
                 {
-                    "user_id": props.get("user_id"),
-                    "routing_key": (message.delivery_info or {}).get("routing_key"),
+                    "user_id": validated_user_id(message),
+                    "routing_key": original_routing_key(message),
                 },
             )
         try:
@@ -238,16 +242,45 @@ class EventConsumer(Entrypoint):
     def _republish(self, message: Any, queue_name: str, headers: dict[str, Any]) -> None:
         """Copy the message, byte for byte, to a queue through the default exchange (confirmed)."""
         props = message.properties or {}
+        # Our copy is published by this service, not by the original sender: carry the facts the
+        # broker validated in headers (any such header from a sender is overwritten here).
+        carried = {
+            USER_HEADER: validated_user_id(message),
+            ROUTING_KEY_HEADER: original_routing_key(message),
+        }
         self.publisher.publish(
             message.body,
             exchange="",
             routing_key=queue_name,
-            headers={**(message.headers or {}), **headers},
+            headers={**(message.headers or {}), **carried, **headers},
             content_type=message.content_type or "application/octet-stream",
             content_encoding=message.content_encoding or "binary",
             message_id=props.get("message_id"),
             type=props.get("type"),
         )
+
+
+def _came_back(message: Any) -> bool:
+    """Through a retry queue or a re-drive: republished by us to the default exchange."""
+    return (message.delivery_info or {}).get("exchange") == ""
+
+
+def validated_user_id(message: Any) -> str | None:
+    """The sender's RabbitMQ user as the broker checked it (senders may not publish to the
+    default exchange, so a copy that came back through it is ours)."""
+    if _came_back(message):
+        value = (message.headers or {}).get(USER_HEADER)
+    else:
+        value = (message.properties or {}).get("user_id")
+    return str(value) if value else None
+
+
+def original_routing_key(message: Any) -> str | None:
+    if _came_back(message):
+        value = (message.headers or {}).get(ROUTING_KEY_HEADER)
+        return str(value) if value else None
+    key = (message.delivery_info or {}).get("routing_key")
+    return str(key) if key else None
 
 
 DUPLICATE = object()

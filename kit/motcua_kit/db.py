@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -104,6 +104,30 @@ class UnitOfWork:
             "RETURNING kind, key, due_at, payload",
             (now, now, limit),
         )
+
+    def fire_due_timers(
+        self, now: Any, handler: Callable[[dict[str, Any]], None], limit: int = 100
+    ) -> int:
+        """Claim due timers and run `handler` for each in its own savepoint.
+
+        A timer whose handler fails is put back with a growing delay and its error recorded;
+        the others of the batch still fire. Returns how many fired.
+        """
+        fired = 0
+        for timer in self.claim_due_timers(now, limit):
+            try:
+                with self.conn.transaction():
+                    handler(timer)
+                fired += 1
+            except Exception as exc:
+                log.exception("timer %s/%s failed", timer["kind"], timer["key"])
+                self.execute(
+                    "UPDATE timers SET fired_at = NULL, attempts = attempts + 1, "
+                    "last_error = %s, due_at = %s + make_interval(secs => least(300, 2 ^ attempts)) "
+                    "WHERE kind = %s AND key = %s",
+                    (f"{type(exc).__name__}: {exc}"[:1000], now, timer["kind"], timer["key"]),
+                )
+        return fired
 
     def claim_event(self, consumer: str, event_id: str) -> bool:
         """Record that `consumer` handles `event_id`; False if it already has.

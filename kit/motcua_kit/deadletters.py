@@ -18,7 +18,12 @@ from typing import Any
 
 from kombu import Connection, Producer
 
-from motcua_kit.consumer import ATTEMPT_HEADER, dead_letter_queue_name
+from motcua_kit.consumer import (
+    ATTEMPT_HEADER,
+    ROUTING_KEY_HEADER,
+    USER_HEADER,
+    dead_letter_queue_name,
+)
 
 
 def _headers(message: Any) -> dict[str, Any]:
@@ -68,7 +73,12 @@ def redrive(amqp_uri: str, service: str, message_ids: set[str] | None = None) ->
             target = headers.get("x-motcua-queue")
             if not chosen or not target:
                 continue  # left unacked: back in the dead-letter queue when the channel closes
-            kept = {k: v for k, v in headers.items() if not k.startswith("x-motcua-")}
+            # The dead-letter bookkeeping goes; what the broker once validated stays.
+            kept = {
+                k: v
+                for k, v in headers.items()
+                if not k.startswith("x-motcua-") or k in (USER_HEADER, ROUTING_KEY_HEADER)
+            }
             producer.publish(
                 message.body,
                 exchange="",

@@ -34,8 +34,34 @@ def events_exchange(service: str) -> Exchange:
 
 
 def command_exchange(name: str) -> Exchange:
-    """Commands (tasks for one recipient) go through direct exchanges, routed by recipient."""
-    return Exchange(name, type="direct", durable=True, delivery_mode=2)
+    """Commands (tasks for one recipient) go through direct exchanges, routed by recipient.
+
+    A command for a recipient with no queue would vanish: the alternate exchange keeps it in
+    `<name>.unrouted` for an operator to see.
+    """
+    return Exchange(
+        name,
+        type="direct",
+        durable=True,
+        delivery_mode=2,
+        arguments={"alternate-exchange": unrouted_name(name)},
+    )
+
+
+def unrouted_name(name: str) -> str:
+    return f"{name}.unrouted"
+
+
+def command_declarations(name: str) -> list[Any]:
+    """What must exist before a command is published to `name`."""
+    from kombu import Queue
+
+    unrouted = Exchange(unrouted_name(name), type="fanout", durable=True)
+    return [
+        unrouted,
+        Queue(unrouted_name(name), exchange=unrouted, durable=True),
+        command_exchange(name),
+    ]
 
 
 class OutboxRelay:
@@ -109,7 +135,7 @@ class OutboxRelay:
                     payload,
                     exchange=target,
                     routing_key=routing_key or event_type,
-                    declare=[target],
+                    declare=command_declarations(exchange) if exchange else [target],
                     message_id=str(event_id),
                     type=event_type,
                 )

@@ -11,6 +11,8 @@ CREATE TABLE timers (
     due_at    timestamptz NOT NULL,
     payload   jsonb NOT NULL DEFAULT '{}',
     fired_at  timestamptz,
+    attempts  int NOT NULL DEFAULT 0,      -- failed firings so far
+    last_error text,
     UNIQUE (kind, key)
 );
 CREATE INDEX timers_due ON timers (due_at) WHERE fired_at IS NULL;

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import psycopg
 import pytest
 import requests
-from kittest_services import Broker, Consumer, Emitter, Replier, Timekeeper
+from kittest_services import BROKEN, Broker, Consumer, Emitter, Replier, Timekeeper
 from motcua_kit.testing import base_config, http_port
 from psycopg.rows import dict_row
 
@@ -91,3 +92,12 @@ def post_thing() -> Callable[..., requests.Response]:
         return requests.post(f"{base}/things", json={"code": code, **body}, timeout=5)
 
     return post
+
+
+@pytest.fixture
+def broken_subject() -> Iterator[str]:
+    """A fresh subject whose events the `Consumer` and `Replier` fail on until it is removed."""
+    subject = f"T{uuid4().hex[:8]}"
+    BROKEN.add(subject)
+    yield subject
+    BROKEN.discard(subject)

@@ -5,11 +5,14 @@
 - `Consumer` ("kitconsumer") handles `kittest` `thing.created` events; the event data tells it
   how to misbehave: `sleep` (seconds, after the inbox claim), `fail_times` (raise on the first n
   runs), `permanent` (raise PermanentError). Subjects in `BROKEN` fail until removed.
-- `Timekeeper` ("kittimers") fires due timers every 0.1 s, ten at a time, writing a `fired_timers`
-  row per timer; payload `hold` (seconds) keeps the claim open longer. Keys in `FAILING_TIMERS`
-  make the firing worker raise until removed; `TIMER_CLAIMS` counts claims, rolled back or not.
+- `Timekeeper` ("kittimers") fires due timers every 0.1 s, ten at a time (`fire_due_timers`),
+  writing a `fired_timers` row per timer; payload `hold` (seconds) keeps the claim open longer.
+  Keys in `FAILING_TIMERS` make that timer's handler raise until removed; `TIMER_CLAIMS` counts
+  handler runs, rolled back or not.
 - `Replier` ("kitreplies") consumes agencies' replies from the direct exchange `kittest.replies`
-  and records what the broker delivered with each in `REPLIES` (event id -> delivery facts).
+  and records what the broker delivered with each: every run in `REPLY_RUNS`, the run that
+  succeeded in `REPLIES` (event id -> delivery facts). Reply data `fail_times` makes the first n
+  runs raise; subjects in `BROKEN` fail until removed.
 - Module-level records, keyed by event id (tests use fresh ids): `RUNS` (handler runs),
   `STARTED` (workers started, before the inbox claim), `FINISHED` (outcome of each worker,
   recorded after its transaction was settled and its message acked or moved).
@@ -22,6 +25,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from uuid import uuid4
 
@@ -47,6 +51,7 @@ BROKEN: set[str] = set()
 FAILING_TIMERS: set[str] = set()
 TIMER_CLAIMS: Counter[str] = Counter()
 REPLIES: dict[str, dict[str, Any]] = {}
+REPLY_RUNS: dict[str, list[dict[str, Any]]] = defaultdict(list)
 
 CONSUMER_QUEUE = "evt-kittest-thing.created--kitconsumer.handle"
 TASKS_EXCHANGE = "kittest.tasks"
@@ -132,23 +137,25 @@ class Timekeeper:
     def tick(self) -> None:
         now = datetime.now(UTC)
         # Ten at a time: two replicas then share a heap of due timers between them.
-        for due in self.db.claim_due_timers(now, limit=10):
-            TIMER_CLAIMS[due["key"]] += 1
-            self.db.execute(
-                "INSERT INTO fired_timers (kind, key, due_at, fired_at, payload, replica) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
-                (
-                    due["kind"],
-                    due["key"],
-                    due["due_at"],
-                    now,
-                    Jsonb(due["payload"]),
-                    self.config.get("REPLICA", ""),
-                ),
-            )
-            eventlet.sleep(due["payload"].get("hold", 0))
-            if due["key"] in FAILING_TIMERS:
-                raise RuntimeError("failing on purpose after the claim")
+        self.db.fire_due_timers(now, partial(self._fire, now), limit=10)
+
+    def _fire(self, now: datetime, due: dict[str, Any]) -> None:
+        TIMER_CLAIMS[due["key"]] += 1
+        self.db.execute(
+            "INSERT INTO fired_timers (kind, key, due_at, fired_at, payload, replica) "
+            "VALUES (%s, %s, %s, %s, %s, %s)",
+            (
+                due["kind"],
+                due["key"],
+                due["due_at"],
+                now,
+                Jsonb(due["payload"]),
+                self.config.get("REPLICA", ""),
+            ),
+        )
+        eventlet.sleep(due["payload"].get("hold", 0))
+        if due["key"] in FAILING_TIMERS:
+            raise RuntimeError("failing on purpose after the claim")
 
 
 class Replier:
@@ -163,6 +170,12 @@ class Replier:
         delivery=True,
     )
     def on_reply(self, event: dict[str, Any], delivery: dict[str, Any]) -> None:
+        runs = REPLY_RUNS[event["id"]]
+        runs.append(delivery)
+        if len(runs) <= event["data"].get("fail_times", 0):
+            raise RuntimeError(f"failing on purpose (run {len(runs)})")
+        if event["subject"] in BROKEN:
+            raise RuntimeError("broken until fixed")
         REPLIES[event["id"]] = delivery
 
 

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from uuid import uuid4
-
 import pytest
 from kittest_services import BROKEN, CONSUMER_QUEUE, FINISHED, RUNS, wait_for
 from motcua_kit.deadletters import list_messages, redrive
 from motcua_kit.events import new_event
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def broken_subject():
-    subject = f"T{uuid4().hex[:8]}"
-    BROKEN.add(subject)
-    yield subject
-    BROKEN.discard(subject)
 
 
 def test_list_then_redrive_after_fix(consumer, broker, pg, rabbit_config, broken_subject):

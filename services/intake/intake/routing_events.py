@@ -44,7 +44,7 @@ def step_assigned(uow: UnitOfWork, event: Mapping[str, Any], now: datetime) -> N
         "due_at": data.get("due_at"),
     }
     repo.set_current_step(uow, dossier.code, current)
-    repo.record_action(uow, dossier.code, "transferred", _agency(data), now, current)
+    repo.record_action(uow, dossier.code, "transferred", _agency(data).as_actor(), now, current)
 
 
 def agency_asks_supplement(

@@ -50,3 +50,8 @@ CREATE TABLE step_actions (
     details       jsonb NOT NULL DEFAULT '{}'
 );
 CREATE INDEX step_actions_dossier ON step_actions (dossier_code, id);
+
+-- Earlier attempts of a step (before a return to the previous step or a reassignment), so the
+-- control slip shows every hand-over.
+CREATE TABLE archived_steps (LIKE steps INCLUDING DEFAULTS);
+ALTER TABLE archived_steps ADD PRIMARY KEY (id, attempt);

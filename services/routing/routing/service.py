@@ -18,8 +18,8 @@ from nameko.dependency_providers import Config
 from nameko.timer import timer
 from werkzeug.wrappers import Request, Response
 
-from routing import workflow
 from routing import metrics as routing_metrics
+from routing import workflow
 from routing.domain.agencies import Registry
 from routing.providers import Agencies
 from routing.schemas import (
@@ -63,11 +63,11 @@ class RoutingService:
 
     @consume("intake", "dossier.withdrawn")
     def on_dossier_withdrawn(self, event: dict[str, Any]) -> None:
-        workflow.dossier_ended(self.db, event, self.now())
+        workflow.dossier_ended(self.db, self.agencies, event, self.now())
 
     @consume("intake", "dossier.refused")
     def on_dossier_refused(self, event: dict[str, Any]) -> None:
-        workflow.dossier_ended(self.db, event, self.now())
+        workflow.dossier_ended(self.db, self.agencies, event, self.now())
 
     # --- agencies on the bus ----------------------------------------------------------------
 
@@ -132,15 +132,18 @@ class RoutingService:
     def apology(self, request: Request, code: str) -> Response:
         body = load_json(request, ApologySchema())
         officer = request.officer  # type: ignore[attr-defined]
-        return json_response(workflow.apologise(self.db, officer, code, body, self.now()), 201)
+        return json_response(
+            workflow.apologise(self.db, self.calendar, officer, code, body, self.now()), 201
+        )
 
     # --- deadlines --------------------------------------------------------------------------
 
     @timer(interval=1)
     def fire_due_timers(self) -> None:
         now = self.now()
-        for due in self.db.claim_due_timers(now):
-            workflow.fire(self.db, self.agencies, self.calendar, due, now)
+        self.db.fire_due_timers(
+            now, lambda due: workflow.fire(self.db, self.agencies, self.calendar, due, now)
+        )
 
     # --- operations -------------------------------------------------------------------------
 

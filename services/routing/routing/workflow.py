@@ -8,8 +8,8 @@ adapters/repository.py; this module strings them together in one transaction, wi
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -103,22 +103,26 @@ def _apply(
     now: datetime,
 ) -> None:
     repo.save_steps(uow, [e.step for e in effects])
+    repo.archive_steps(uow, [e.archived for e in effects if e.archived is not None])
     for effect in effects:
         s = effect.step
         action = effect.event_type.removeprefix("step.")
         actor = effect.data.get("actor")
         repo.record_action(uow, s, action, actor, now, dict(effect.data))
         uow.emit(effect.event_type, s.dossier_code, {**effect.data, **step_data(s)})
+        withdrawn = effect.archived
+        if (
+            withdrawn is not None
+            and withdrawn.agency_code != s.agency_code
+            or (effect.event_type == "step.returned")
+        ):
+            _withdraw_task_if_on_bus(uow, registry, withdrawn or s)
         if effect.event_type in ("step.assigned", "step.resumed", "step.reassigned"):
             _arm_timers(uow, calendar, s)
             if effect.event_type != "step.resumed":
                 _send_task_if_on_bus(uow, registry, s)
-        elif s.status in (steps_rules.COMPLETED, steps_rules.REFUSED, steps_rules.CANCELLED):
-            uow.cancel_timer("step.reminder", s.id)
-            uow.cancel_timer("step.overdue", s.id)
-        elif s.status == steps_rules.AWAITING_SUPPLEMENT:
-            uow.cancel_timer("step.reminder", s.id)
-            uow.cancel_timer("step.overdue", s.id)
+        else:  # finished, paused, or sent back: no reminder, no overdue for it now
+            _disarm_timers(uow, s)
         if s.status == steps_rules.COMPLETED and s.assigned_at and s.completed_at:
             days = calendar.working_days_between(s.assigned_at, s.completed_at)
             metrics.STEP_DURATION.labels(s.agency_code).observe(days)
@@ -133,6 +137,18 @@ def _arm_timers(uow: UnitOfWork, calendar: WorkCalendar, s: Step) -> None:
         "step.reminder", s.id, reminder_at(s.due_at, calendar, REMINDER_BEFORE), {"step_id": s.id}
     )
     uow.schedule("step.overdue", s.id, s.due_at, {"step_id": s.id})
+
+
+def _disarm_timers(uow: UnitOfWork, s: Step) -> None:
+    uow.cancel_timer("step.reminder", s.id)
+    uow.cancel_timer("step.overdue", s.id)
+
+
+def _withdraw_task_if_on_bus(uow: UnitOfWork, registry: Registry, s: Step) -> None:
+    """Tell an agency's own system that a task it had is no longer its to do."""
+    agency = registry.agency(s.agency_code)
+    if agency.mode == BUS:
+        uow.send(TASKS_EXCHANGE, agency.code, "task.withdrawn", s.dossier_code, step_data(s))
 
 
 def _send_task_if_on_bus(uow: UnitOfWork, registry: Registry, s: Step) -> None:
@@ -248,8 +264,8 @@ def _after(
         cancelled = steps_rules.cancel_all(steps, now)
         repo.save_steps(uow, cancelled)
         for s in cancelled:
-            uow.cancel_timer("step.reminder", s.id)
-            uow.cancel_timer("step.overdue", s.id)
+            _disarm_timers(uow, s)
+            _withdraw_task_if_on_bus(uow, registry, s)
         refused = next(s for s in steps if s.status == steps_rules.REFUSED)
         repo.set_route_status(uow, code, "refused", now)
         uow.cancel_timer("route.apology_check", code)
@@ -283,11 +299,17 @@ def supplements_arrived(
     steps = repo.lock_route_steps(uow, code)
     waiting = [s for s in steps if s.status == steps_rules.AWAITING_SUPPLEMENT]
     _apply(uow, registry, calendar, [steps_rules.resume(s, now, calendar) for s in waiting], now)
-    if event["data"].get("due_at"):
-        repo.set_appointment(uow, code, datetime.fromisoformat(event["data"]["due_at"]))
+    if event["data"].get("due_at"):  # the dossier's clock moved too: so does the apology check
+        appointment = datetime.fromisoformat(event["data"]["due_at"])
+        repo.set_appointment(uow, code, appointment)
+        uow.schedule(
+            "route.apology_check", code, _apology_check_at(appointment, calendar), {"code": code}
+        )
 
 
-def dossier_ended(uow: UnitOfWork, event: Mapping[str, Any], now: datetime) -> None:
+def dossier_ended(
+    uow: UnitOfWork, registry: Registry, event: Mapping[str, Any], now: datetime
+) -> None:
     """Refused or withdrawn at the desk: the agencies stop working on it."""
     code = event["data"]["code"]
     found = repo.route(uow, code, for_update=True)
@@ -296,8 +318,8 @@ def dossier_ended(uow: UnitOfWork, event: Mapping[str, Any], now: datetime) -> N
     cancelled = steps_rules.cancel_all(repo.steps(uow, code), now)
     repo.save_steps(uow, cancelled)
     for s in cancelled:
-        uow.cancel_timer("step.reminder", s.id)
-        uow.cancel_timer("step.overdue", s.id)
+        _disarm_timers(uow, s)
+        _withdraw_task_if_on_bus(uow, registry, s)
     uow.cancel_timer("route.apology_check", code)
     repo.set_route_status(uow, code, "cancelled", now)
     uow.emit("route.cancelled", code, {"code": code, "at": _iso(now), "reason": event["type"]})
@@ -353,7 +375,7 @@ def route_view(
     found = repo.route(uow, code)
     if found is None:
         raise not_found(f"Không tìm thấy hồ sơ {code} trong điều phối liên thông")
-    rows = control_slip(repo.steps(uow, code), registry, calendar, now)
+    rows = control_slip(repo.steps(uow, code) + repo.archived(uow, code), registry, calendar, now)
     return {
         "code": code,
         "status": found["status"],
@@ -402,8 +424,9 @@ def fire(
         found = repo.route(uow, key)
         if found is None or found["status"] != "open" or found.get("apology"):
             return
-        open_steps = steps_rules.route_open_steps(repo.steps(uow, key))
-        if not will_miss(found["appointment_at"], open_steps, now, calendar):
+        steps = repo.steps(uow, key)
+        open_steps = steps_rules.route_open_steps(steps)
+        if not open_steps or not will_miss(found["appointment_at"], steps, now, calendar):
             return
         at_fault = max(open_steps, key=lambda s: s.due_at or now)
         uow.emit(
@@ -420,7 +443,12 @@ def fire(
 
 
 def apologise(
-    uow: UnitOfWork, officer: Officer, code: str, body: Mapping[str, Any], now: datetime
+    uow: UnitOfWork,
+    calendar: WorkCalendar,
+    officer: Officer,
+    code: str,
+    body: Mapping[str, Any],
+    now: datetime,
 ) -> dict[str, Any]:
     """Form 04: the agency at fault gives the reason and a new date — once per dossier."""
     from routing.domain.deadlines import Apology, check_apology
@@ -437,7 +465,7 @@ def apologise(
         if existing
         else None
     )
-    check_apology(previous, body["new_date"], found["appointment_at"], now)
+    check_apology(previous, body["new_date"], found["appointment_at"], now, calendar)
     apology = {
         "dossier_code": code,
         "agency_code": officer.unit,

@@ -67,10 +67,41 @@ def step(uow: UnitOfWork, step_id: str) -> Step | None:
     return _step(row) if row else None
 
 
+def _values(s: Step) -> tuple[Any, ...]:
+    return (
+        s.id, s.dossier_code, s.stage, s.index, s.attempt, s.agency_code, s.role, s.days,
+        s.task_vi, s.task_en, s.status, s.assigned_at, s.due_at, s.accepted_at,
+        s.completed_at, s.paused_at, s.remaining_seconds,
+        Jsonb(dict(s.handed_by)) if s.handed_by else None,
+        Jsonb(dict(s.received_by)) if s.received_by else None,
+        s.result_reference, s.note,
+    )  # fmt: skip
+
+
+_PLACEHOLDERS = ", ".join(["%s"] * 21)
+
+
+def archive_steps(uow: UnitOfWork, earlier: Sequence[Step]) -> None:
+    for s in earlier:
+        uow.execute(
+            f"INSERT INTO archived_steps ({_STEP_COLUMNS}) VALUES ({_PLACEHOLDERS}) "  # noqa: S608
+            "ON CONFLICT DO NOTHING",
+            _values(s),
+        )
+
+
+def archived(uow: UnitOfWork, code: str) -> list[Step]:
+    rows = uow.fetchall(
+        f"SELECT {_STEP_COLUMNS} FROM archived_steps WHERE dossier_code = %s",  # noqa: S608
+        (code,),
+    )
+    return [_step(r) for r in rows]
+
+
 def save_steps(uow: UnitOfWork, changed: Sequence[Step]) -> None:
     for s in changed:
         uow.execute(
-            f"INSERT INTO steps ({_STEP_COLUMNS}) VALUES ({', '.join(['%s'] * 21)}) "  # noqa: S608
+            f"INSERT INTO steps ({_STEP_COLUMNS}) VALUES ({_PLACEHOLDERS}) "  # noqa: S608
             "ON CONFLICT (id) DO UPDATE SET attempt = EXCLUDED.attempt, "
             "agency_code = EXCLUDED.agency_code, status = EXCLUDED.status, "
             "assigned_at = EXCLUDED.assigned_at, due_at = EXCLUDED.due_at, "
@@ -78,15 +109,8 @@ def save_steps(uow: UnitOfWork, changed: Sequence[Step]) -> None:
             "paused_at = EXCLUDED.paused_at, remaining_seconds = EXCLUDED.remaining_seconds, "
             "handed_by = EXCLUDED.handed_by, received_by = EXCLUDED.received_by, "
             "result_reference = EXCLUDED.result_reference, note = EXCLUDED.note",
-            (
-                s.id, s.dossier_code, s.stage, s.index, s.attempt, s.agency_code, s.role, s.days,
-                s.task_vi, s.task_en, s.status, s.assigned_at, s.due_at, s.accepted_at,
-                s.completed_at, s.paused_at, s.remaining_seconds,
-                Jsonb(dict(s.handed_by)) if s.handed_by else None,
-                Jsonb(dict(s.received_by)) if s.received_by else None,
-                s.result_reference, s.note,
-            ),
-        )  # fmt: skip
+            _values(s),
+        )
 
 
 def lock_route_steps(uow: UnitOfWork, code: str) -> list[Step]:

@@ -1,0 +1,130 @@
+"""Agencies on the bus: a reply counts only from the agency that holds the step, as the broker
+authenticated it. Two bus agencies here: the commune police and a second, test-only one.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pika
+import pytest
+from motcua_kit.events import CONTENT_TYPE, new_event
+from pika.exceptions import ChannelClosedByBroker
+
+pytestmark = pytest.mark.integration
+
+COMMUNE, POLICE, INSURANCE = "000.00.08.H38", "CA.H38.08", "BHXH.H38"
+OTHER = "CA.TEST.2"
+
+
+@pytest.fixture
+def agencies_file(make_agencies_file):
+    def add_second_bus_agency(data):
+        data["agencies"].append(
+            {
+                "code": OTHER,
+                "name": {"vi": "Công an xã thử nghiệm", "en": "Test commune police"},
+                "level": "central-vertical",
+                "parent": "CA.H38",
+                "mode": "bus",
+                "kind": "CONG_AN_XA",
+                "amqp_user": "agency-test-2",
+            }
+        )
+
+    return make_agencies_file(add_second_bus_agency)
+
+
+class AgencySystem:
+    """An agency's own system, logged in to the broker with its own user (plain pika)."""
+
+    def __init__(self, agency):
+        self.agency = agency
+        self.connection = pika.BlockingConnection(pika.URLParameters(agency.amqp_uri))
+        self.channel = self.connection.channel()
+        self.channel.confirm_delivery()
+
+    def reply(self, step_id, action, user_id, **data):
+        event = new_event(
+            "agencies",
+            "agency.reply",
+            step_id.rsplit("/", 1)[0],
+            {"step_id": step_id, "action": action, **data},
+        )
+        self.channel.basic_publish(
+            exchange="routing.replies",
+            routing_key="agency.reply",
+            body=json.dumps(event).encode(),
+            properties=pika.BasicProperties(
+                content_type=CONTENT_TYPE, message_id=event["id"], user_id=user_id
+            ),
+            mandatory=True,
+        )
+        return event
+
+    def close(self):
+        if self.connection.is_open:
+            self.connection.close()
+
+
+@pytest.fixture
+def systems(bus_agencies):
+    opened = {code: AgencySystem(agency) for code, agency in bus_agencies.items()}
+    yield opened
+    for system in opened.values():
+        system.close()
+
+
+def stage_two(platform):
+    code = platform.submit()["code"]
+    platform.wait_step(f"{code}/1.1", "assigned")
+    platform.finish(f"{code}/1.1", COMMUNE)
+    platform.wait_step(f"{code}/2.1", "assigned")
+    return code
+
+
+def test_a_reply_under_another_agencys_user_is_refused_by_the_broker(platform, systems):
+    code = stage_two(platform)
+    step = f"{code}/2.1"
+    other, police = systems[OTHER], systems[POLICE]
+
+    with pytest.raises(ChannelClosedByBroker) as refused:
+        other.reply(step, "refuse", user_id=police.agency.user, reason="Giả mạo công an xã")
+    assert refused.value.reply_code == 406 and "PRECONDITION_FAILED" in refused.value.reply_text
+
+    # Barrier: the police's own reply, published afterwards, is handled; the forged one never was.
+    police.reply(step, "accept", user_id=police.agency.user, officer_name="Trực ban")
+    accepted = platform.wait_step(step, "accepted")
+    assert accepted["received_by"] == {"id": POLICE, "name": "Trực ban", "unit": POLICE}
+    assert platform.route(code)["status"] == "open"
+
+
+def test_a_reply_for_a_step_the_agency_does_not_hold_is_dead_lettered(
+    platform, systems, start_adapter, bus_agencies, rabbit_config
+):
+    code = stage_two(platform)
+    step = f"{code}/2.1"
+    counted = {"name": "motcua_routing_rejected_replies_total", "reason": "not_step_holder"}
+    before = platform.metric(**counted)
+    other = systems[OTHER]
+    forged = other.reply(step, "complete", user_id=other.agency.user, result_reference="GIA-MAO")
+
+    [dead] = platform.eventually(
+        lambda: [
+            m
+            for m in platform.dead_letters("routing.dlq")
+            if m.properties["message_id"] == forged["id"]
+        ],
+        "the forged reply in routing.dlq",
+    )
+    assert dead.headers["x-motcua-reason"] == "rejected"
+    assert "not_step_holder" in dead.headers["x-motcua-error"]
+    assert dead.headers["x-motcua-user-id"] == other.agency.user
+    assert platform.metric(**counted) == before + 1
+    assert platform.step(step)["status"] == "assigned"
+
+    # routing keeps working: the police's own system does the step, insurance finishes the route.
+    start_adapter(bus_agencies[POLICE])
+    platform.wait_step(step, "completed")
+    platform.finish(f"{code}/2.2", INSURANCE)
+    platform.wait_dossier(code, "result_ready")
