@@ -501,21 +501,21 @@ def summary(result: dict[str, Any]) -> str:
         f"intake reception benchmark ({result['started_at']})",
         f"  machine       {m['nproc']} × {m['cpu_model']}, {m['memory_gib']} GiB, Python {m['python']}",
         f"  load          {cfg['n']:,} birth-bundle submissions, concurrency {cfg['concurrency']}, "
-        f"{cfg['units']} receiving unit(s), warm-up {cfg['warmup']}, "
-        f"{cfg['retained_events']:,} retained outbox rows; service overrides: "
-        f"{cfg['service_overrides'] or 'none (config.yml defaults)'}",
+        f"{cfg['units']} receiving unit(s), warm-up {cfg['warmup']}",
+        f"  service       settings {cfg['service_overrides'] or 'of config.yml (defaults)'}, "
+        f"{cfg['retained_events']:,} retained outbox rows, started in {intake['startup_s']:.1f} s",
         f"  throughput    {intake['throughput_per_s']:,.1f} submissions/s "
         f"({checks['replies_201']:,} in {intake['span_s']:.1f} s)",
         f"  POST latency  p50 {lat['p50_ms']:.0f} ms   p95 {lat['p95_ms']:.0f} ms   "
         f"p99 {lat['p99_ms']:.0f} ms   max {lat['max_ms']:.0f} ms",
         f"  propagation   p50 {prop['p50_ms']:.1f} ms   p95 {prop['p95_ms']:.1f} ms   "
         f"p99 {prop['p99_ms']:.1f} ms   (reply → dossier.received on a bound queue)",
-        f"  service       peak RSS {intake['peak_rss_mib']:.0f} MiB; CPU {intake['service_cpu_s']:.1f} s "
+        f"  service use   peak RSS {intake['peak_rss_mib']:.0f} MiB; CPU {intake['service_cpu_s']:.1f} s "
         f"= {intake['service_cpu_share_of_one_core']:.0%} of one core, "
         f"{intake['service_cpu_ms_per_submission']:.1f} ms per submission",
         f"  machine load  {intake['machine_cpu_busy_share']:.0%} of all cores busy while driving "
         f"(bench client {intake['client_cpu_s']:.1f} s CPU, PostgreSQL + RabbitMQ + anything else "
-        f"{intake['others_cpu_s']:.1f} s); load average {m['loadavg_at_start']:.2f} at start",
+        f"{intake['others_cpu_s']:.1f} s); {m['cpu_busy_before_start']:.0%} busy before start",
         f"  correctness   {tick}: {checks['replies_201']:,}/{cfg['n']:,} replies 201, "
         f"{checks['distinct_codes']:,} distinct codes, {checks['events_received']:,} events "
         f"({checks['distinct_event_ids']:,} distinct ids, {checks['codes_without_event']} missing), "
@@ -559,6 +559,16 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
+    busy_before, total_before = machine_busy_seconds()
+    time.sleep(1)
+    busy_after, total_after = machine_busy_seconds()
+    idle_busy = (busy_after - busy_before) / max(1e-9, total_after - total_before)
+    if idle_busy > 0.25:
+        print(
+            f"note: {idle_busy:.0%} of the CPU is busy before the bench starts: something else "
+            "is running here, the figures will be lower than on a quiet machine",
+            flush=True,
+        )
     started_at = datetime.now(UTC)
     stack = ExitStack()
     try:
@@ -589,7 +599,7 @@ def main(argv: list[str] | None = None) -> int:
             "retained_events": args.retained_events,
             "service_overrides": dict(item.split("=", 1) for item in args.env),
         },
-        "machine": machine(),
+        "machine": {**machine(), "cpu_busy_before_start": round(idle_busy, 2)},
         **figures,
     }
     base = figures["baseline"]

@@ -150,6 +150,17 @@ class EventConsumer(Entrypoint):
         )
 
     def handle_raw(self, message: Any) -> None:
+        """Never let one message take the container down (it would come back and do it again)."""
+        try:
+            self._handle_raw(message)
+        except Exception as exc:
+            log.exception("could not handle a message on %s", self.queue.name)
+            try:
+                self._dead_letter(message, "rejected", f"{type(exc).__name__}: {exc}", attempt=1)
+            except Exception:  # broker gone: the unacked message comes back by itself
+                log.exception("could not dead-letter a message on %s", self.queue.name)
+
+    def _handle_raw(self, message: Any) -> None:
         try:
             event = parse_event(message.body)
         except MalformedEvent as exc:
@@ -158,7 +169,7 @@ class EventConsumer(Entrypoint):
             except Exception:  # broker gone: the unacked message comes back by itself
                 log.exception("could not dead-letter a malformed message on %s", self.queue.name)
             return
-        attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 1))
+        attempt = attempt_of(message)
         context = {"event_id": event["id"], "subject": event.get("subject")}
         args: tuple[Any, ...] = (event,)
         if self.delivery:
@@ -258,6 +269,16 @@ class EventConsumer(Entrypoint):
             message_id=props.get("message_id"),
             type=props.get("type"),
         )
+
+
+def attempt_of(message: Any) -> int:
+    """Which attempt this is: only our own copies (retries, re-drives) are believed."""
+    if not _came_back(message):
+        return 1
+    try:
+        return max(1, int((message.headers or {}).get(ATTEMPT_HEADER, 1)))
+    except (TypeError, ValueError):
+        return 1
 
 
 def _came_back(message: Any) -> bool:

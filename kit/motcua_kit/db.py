@@ -85,7 +85,7 @@ class UnitOfWork:
         self.execute(
             "INSERT INTO timers (kind, key, due_at, payload) VALUES (%s, %s, %s, %s) "
             "ON CONFLICT (kind, key) DO UPDATE SET due_at = EXCLUDED.due_at, "
-            "payload = EXCLUDED.payload, fired_at = NULL",
+            "payload = EXCLUDED.payload, fired_at = NULL, attempts = 0, last_error = NULL",
             (kind, key, due_at, Jsonb(payload)),
         )
 

@@ -297,6 +297,8 @@ def _routing_data() -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
         "route.completed": {
             "code": CODE,
             "at": hours(26).isoformat(),
+            "agency": "000.00.08.H38",
+            "actor": {**workflow.SYSTEM, "unit": "000.00.08.H38"},
             "results": [
                 {"step_id": s.id, "agency": s.agency_code, "result_reference": s.result_reference}
                 for s in finished
@@ -324,6 +326,8 @@ def _routing_data() -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
             "reason": "Hệ thống dân cư gián đoạn",
             "new_date": "2025-07-14",
             "officer": POLICE,
+            "agency": "CA.H38.08",
+            "actor": POLICE,
         },
         "task.assigned": workflow.step_data(police.step),
         "task.withdrawn": workflow.step_data(returned.archived),  # type: ignore[arg-type]
@@ -618,12 +622,6 @@ def test_envelope_rules(doc: dict[str, Any]) -> None:
 # --- known mismatches between the code and the contract ----------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="intake.routing_events._agency reads data.actor / data.agency, which route.completed "
-    "and route.apology_issued do not carry: dossier.result_ready / dossier.rescheduled then name "
-    "an actor with unit ''",
-)
 @pytest.mark.parametrize("routing_event", ["route.completed", "route.apology_issued"])
 def test_intake_names_who_acted_for_what_routing_reports(
     doc: dict[str, Any], routing_event: str

@@ -71,7 +71,11 @@ def route_completed(uow: UnitOfWork, event: Mapping[str, Any], now: datetime) ->
     references = [
         r["result_reference"] for r in data.get("results", []) if r.get("result_reference")
     ]
-    body = {"result_reference": "; ".join(references) or data["code"], "electronic": False}
+    body = {
+        "result_reference": "; ".join(references) or data["code"],
+        "electronic": False,
+        "note": None,
+    }
     try:
         desk.result_ready(uow, _agency(data), data["code"], body, now)
     except ApiError as exc:

@@ -43,7 +43,7 @@ def reply(agency: str, task: dict[str, Any], action: str, **data: Any) -> dict[s
 def publish(channel: Any, user: str, event: dict[str, Any]) -> None:
     channel.basic_publish(
         exchange=REPLIES_EXCHANGE,
-        routing_key="reply",
+        routing_key="agency.reply",
         body=json.dumps(event, ensure_ascii=False).encode(),
         properties=pika.BasicProperties(
             content_type=CONTENT_TYPE,

@@ -13,6 +13,7 @@ from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from marshmallow import Schema, ValidationError
 from motcua_kit.auth import Officer
 from motcua_kit.db import UnitOfWork
 from motcua_kit.errors import ApiError, PermanentError, not_found
@@ -24,6 +25,7 @@ from routing.domain import route as steps_rules
 from routing.domain.agencies import BUS, Registry, UnknownAgency
 from routing.domain.route import Effect, Step
 from routing.domain.slip import control_slip
+from routing.schemas import CompleteSchema, ReasonSchema, SupplementRequestSchema
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +149,7 @@ def _disarm_timers(uow: UnitOfWork, s: Step) -> None:
 def _withdraw_task_if_on_bus(uow: UnitOfWork, registry: Registry, s: Step) -> None:
     """Tell an agency's own system that a task it had is no longer its to do."""
     agency = registry.agency(s.agency_code)
-    if agency.mode == BUS:
+    if agency.mode == BUS and s.assigned_at is not None:  # never handed over: nothing to withdraw
         uow.send(TASKS_EXCHANGE, agency.code, "task.withdrawn", s.dossier_code, step_data(s))
 
 
@@ -164,7 +166,13 @@ def _complete_route(uow: UnitOfWork, code: str, steps: Sequence[Step], now: date
         {"step_id": s.id, "agency": s.agency_code, "result_reference": s.result_reference}
         for s in steps
     ]
-    uow.emit("route.completed", code, {"code": code, "at": _iso(now), "results": results})
+    lead = next((s.agency_code for s in steps if s.role == "lead"), "")
+    actor = {**SYSTEM, "unit": lead}  # the route as a whole, answered for by its lead agency
+    uow.emit(
+        "route.completed",
+        code,
+        {"code": code, "at": _iso(now), "agency": lead, "actor": actor, "results": results},
+    )
 
 
 # --- actions on a step ---------------------------------------------------------------------
@@ -328,6 +336,15 @@ def dossier_ended(
 # --- replies from agencies on the bus --------------------------------------------------------
 
 REPLY_ACTIONS = ("accept", "complete", "request_supplement", "refuse", "return")
+# A reply's data is checked with the same schemas as the worklist's HTTP requests.
+REPLY_SCHEMAS: dict[str, type[Schema]] = {
+    "accept": Schema,
+    "complete": CompleteSchema,
+    "request_supplement": SupplementRequestSchema,
+    "refuse": ReasonSchema,
+    "return": ReasonSchema,
+}
+REPLY_FIELDS = {name: set(schema().fields) for name, schema in REPLY_SCHEMAS.items()}
 
 
 def bus_reply(
@@ -357,13 +374,16 @@ def bus_reply(
         "unit": agency.code,
     }
     try:
-        act(uow, registry, calendar, actor, agency.code, step_id, action, data, now)
+        body = REPLY_SCHEMAS[action]().load(
+            {k: v for k, v in data.items() if k in REPLY_FIELDS[action]}
+        )
+        act(uow, registry, calendar, actor, agency.code, step_id, action, body, now)
     except ApiError as exc:
         metrics.REJECTED_REPLIES.labels(exc.code).inc()
         raise PermanentError(f"{exc.code}: {exc.message}") from exc
-    except KeyError as exc:
-        metrics.REJECTED_REPLIES.labels("malformed").inc()
-        raise PermanentError(f"reply lacks {exc}") from exc
+    except ValidationError as exc:
+        metrics.REJECTED_REPLIES.labels("invalid").inc()
+        raise PermanentError(f"invalid reply: {exc.messages}") from exc
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -474,5 +494,20 @@ def apologise(
         "officer": officer.as_actor(),
     }
     repo.set_apology(uow, code, apology)
-    uow.emit("route.apology_issued", code, {"code": code, "at": _iso(now), **apology})
+    # The new date is the appointment from now on (intake moves its own to that day's close).
+    new_appointment = datetime.combine(
+        body["new_date"], calendar.office_hours.closing, tzinfo=calendar.tz
+    )
+    repo.set_appointment(uow, code, new_appointment)
+    uow.emit(
+        "route.apology_issued",
+        code,
+        {
+            "code": code,
+            "at": _iso(now),
+            **apology,
+            "agency": officer.unit,
+            "actor": officer.as_actor(),
+        },
+    )
     return {"code": code, "apology": apology}

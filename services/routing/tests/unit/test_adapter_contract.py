@@ -184,12 +184,6 @@ def test_replies_are_published_as_documented_with_the_agency_user_as_user_id(
     assert properties.delivery_mode == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="agency_adapter.publish uses routing key 'reply', but routing's queue routing.replies "
-    "is bound with 'agency.reply' (@consume's event type): the adapter's replies are unroutable "
-    "and land in routing.replies.unrouted",
-)
 def test_replies_use_the_routing_key_routing_binds(doc: dict[str, Any]) -> None:
     _, sent = published_reply()
     assert sent["routing_key"] == "agency.reply" and "agency.reply" in doc["channels"]
