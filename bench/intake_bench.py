@@ -130,6 +130,26 @@ def machine_busy_seconds() -> tuple[float, float]:
     return (sum(ticks) - idle) / hz, sum(ticks) / hz
 
 
+def cpu_by_program() -> dict[str, float]:
+    """CPU seconds so far of PostgreSQL's and RabbitMQ's processes (all of them, ours or not)."""
+    totals = {"postgresql": 0.0, "rabbitmq": 0.0}
+    hz = os.sysconf("SC_CLK_TCK")
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", encoding="utf-8") as handle:
+                raw = handle.read()
+        except OSError:
+            continue  # gone already
+        comm = raw[raw.find("(") + 1 : raw.rfind(")")]
+        key = "postgresql" if comm == "postgres" else "rabbitmq" if comm == "beam.smp" else None
+        if key:
+            fields = raw.rsplit(")", 1)[1].split()
+            totals[key] += (int(fields[11]) + int(fields[12])) / hz
+    return totals
+
+
 def own_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -388,15 +408,19 @@ def measure(args: argparse.Namespace, stack: ExitStack) -> dict[str, Any]:
     cpu_before = cpu_seconds(process.pid)
     client_before = own_cpu_seconds()
     busy_before, total_before = machine_busy_seconds()
+    programs_before = cpu_by_program()
 
     print(f"driving {args.n:,} submissions at concurrency {args.concurrency} ...", flush=True)
     records, wall_s = drive(base, args.n, args.concurrency, args.units, args.max_seconds)
     service_cpu_s = cpu_seconds(process.pid) - cpu_before
     client_cpu_s = own_cpu_seconds() - client_before
     busy_after, total_after = machine_busy_seconds()
+    programs = {k: v - programs_before[k] for k, v in cpu_by_program().items()}
     machine_busy = (busy_after - busy_before) / max(1e-9, total_after - total_before)
-    # Everything else: PostgreSQL and RabbitMQ working for us, and whatever else runs here.
-    others_cpu_s = (busy_after - busy_before) - service_cpu_s - client_cpu_s
+    # Whatever else ran on the machine meanwhile (another session's tests, say).
+    others_cpu_s = (
+        (busy_after - busy_before) - service_cpu_s - client_cpu_s - sum(programs.values())
+    )
 
     # Every event of the measured submissions, then an empty outbox (both with a deadline).
     codes = {r["code"]: r for r in records if r["status"] == 201}
@@ -468,6 +492,8 @@ def measure(args: argparse.Namespace, stack: ExitStack) -> dict[str, Any]:
         "service_cpu_ms_per_submission": round(service_cpu_s * 1000 / max(1, len(ok_records)), 2),
         "client_cpu_s": round(client_cpu_s, 2),
         "machine_cpu_busy_share": round(machine_busy, 2),
+        "postgresql_cpu_s": round(programs["postgresql"], 2),
+        "rabbitmq_cpu_s": round(programs["rabbitmq"], 2),
         "others_cpu_s": round(others_cpu_s, 2),
         "loadavg_after": os.getloadavg()[0],
         "peak_rss_mib": round((peak_rss_kib or 0) / 1024, 1),
@@ -514,8 +540,10 @@ def summary(result: dict[str, Any]) -> str:
         f"= {intake['service_cpu_share_of_one_core']:.0%} of one core, "
         f"{intake['service_cpu_ms_per_submission']:.1f} ms per submission",
         f"  machine load  {intake['machine_cpu_busy_share']:.0%} of all cores busy while driving "
-        f"(bench client {intake['client_cpu_s']:.1f} s CPU, PostgreSQL + RabbitMQ + anything else "
-        f"{intake['others_cpu_s']:.1f} s); {m['cpu_busy_before_start']:.0%} busy before start",
+        f"({m['cpu_busy_before_start']:.0%} before start); CPU s: intake "
+        f"{intake['service_cpu_s']:.1f}, PostgreSQL {intake['postgresql_cpu_s']:.1f}, "
+        f"RabbitMQ {intake['rabbitmq_cpu_s']:.1f}, bench client {intake['client_cpu_s']:.1f}, "
+        f"other {intake['others_cpu_s']:.1f}",
         f"  correctness   {tick}: {checks['replies_201']:,}/{cfg['n']:,} replies 201, "
         f"{checks['distinct_codes']:,} distinct codes, {checks['events_received']:,} events "
         f"({checks['distinct_event_ids']:,} distinct ids, {checks['codes_without_event']} missing), "
@@ -536,7 +564,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--units", type=int, default=1, help="receiving units to spread over (1)")
     parser.add_argument("--warmup", type=int, default=50, help="unmeasured submissions first (50)")
     parser.add_argument("--max-seconds", type=float, default=90, help="stop submitting after (90)")
-    parser.add_argument("--baseline-n", type=int, default=None, help="baseline ops (= --n)")
+    parser.add_argument(
+        "--baseline-n", type=int, default=None, help="baseline ops (--n, at least 5000)"
+    )
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument(
         "--retained-events",
@@ -553,7 +583,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--n, --concurrency and --units must be at least 1")
     if any("=" not in item for item in args.env):
         parser.error("--env takes KEY=VALUE")
-    args.baseline_n = args.baseline_n or args.n
+    args.baseline_n = args.baseline_n or max(args.n, 5000)  # a few seconds, to be steady
 
     def on_term(_signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt

@@ -85,7 +85,7 @@ class RoutingService:
 
     # --- agencies on the worklist (HTTP) ----------------------------------------------------
 
-    @http("GET", "/agencies/<code>/tasks", roles=("processing", "supervisor"))
+    @http("GET", "/agencies/<code>/tasks", roles=("processing", "supervisor", "admin"))
     def agency_tasks(self, request: Request, code: str) -> Response:
         officer = request.officer  # type: ignore[attr-defined]
         if officer.unit != code and not officer.has_any(("admin",)):

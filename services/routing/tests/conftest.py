@@ -41,7 +41,7 @@ ROUTING = Path(__file__).resolve().parents[1]
 REPO = Path(__file__).resolve().parents[3]
 MIGRATIONS = ROUTING / "migrations"
 SEEDED_AGENCIES = ROUTING / "routing" / "data" / "agencies.json"
-ADAPTER = Path("/tmp/adapterfix/agency_adapter.py")  # TEMP-VERIFY
+ADAPTER = ROUTING / "adapter" / "agency_adapter.py"
 CALENDAR_FILE = REPO / "deploy" / "calendar.json"
 MANAGEMENT = "http://guest:guest@127.0.0.1:15672"
 GUEST = ("guest", "guest")
@@ -344,7 +344,7 @@ class EventTap:
         return [e for e in self.pull() if e["type"] == event_type and e["subject"] == subject]
 
     def wait_count(self, event_type: str, subject: str, count: int) -> list[dict[str, Any]]:
-        """Wait until exactly `count` events of that type about that subject have arrived."""
+        """Wait for `count` events of that type about that subject; returns all that came."""
         eventually(
             lambda: len(self.of(event_type, subject)) >= count, f"{count} {event_type} on {subject}"
         )
@@ -432,10 +432,8 @@ class Adapter:
             stderr=subprocess.STDOUT,
         )
         self.output: list[str] = []
-        first = self.line()
-        assert json.loads(first or "{}").get("ready") == agency.code, (
-            f"the adapter did not start: {self.stop()}"
-        )
+        if self.line() != json.dumps({"ready": agency.code}):
+            raise AssertionError(f"the adapter did not start: {self.stop()}")
 
     def line(self) -> str:
         # eventlet's green pipe: while the test waits here, the containers keep running.

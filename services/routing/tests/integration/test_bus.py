@@ -5,6 +5,7 @@ authenticated it. Two bus agencies here: the commune police and a second, test-o
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pika
 import pytest
@@ -99,32 +100,42 @@ def test_a_reply_under_another_agencys_user_is_refused_by_the_broker(platform, s
     assert platform.route(code)["status"] == "open"
 
 
-def test_a_reply_for_a_step_the_agency_does_not_hold_is_dead_lettered(
-    platform, systems, start_adapter, bus_agencies, rabbit_config
+def test_replies_from_no_holder_are_dead_lettered_and_routing_keeps_working(
+    platform, systems, start_adapter, bus_agencies
 ):
     code = stage_two(platform)
     step = f"{code}/2.1"
-    counted = {"name": "motcua_routing_rejected_replies_total", "reason": "not_step_holder"}
-    before = platform.metric(**counted)
+    name = "motcua_routing_rejected_replies_total"
+    before = {r: platform.metric(name, reason=r) for r in ("not_step_holder", "unknown_sender")}
+
+    # Properly authenticated, but the step is the commune police's, not this agency's.
     other = systems[OTHER]
     forged = other.reply(step, "complete", user_id=other.agency.user, result_reference="GIA-MAO")
+    # No user_id at all (a user with rights on the exchange, not an agency's system).
+    guest = SimpleNamespace(user="guest", amqp_uri=platform.amqp_uri.replace("pyamqp", "amqp"))
+    anonymous = AgencySystem(guest)
+    try:
+        nameless = anonymous.reply(step, "accept", user_id=None)
+    finally:
+        anonymous.close()
 
-    [dead] = platform.eventually(
-        lambda: [
-            m
-            for m in platform.dead_letters("routing.dlq")
-            if m.properties["message_id"] == forged["id"]
-        ],
-        "the forged reply in routing.dlq",
-    )
-    assert dead.headers["x-motcua-reason"] == "rejected"
-    assert "not_step_holder" in dead.headers["x-motcua-error"]
-    assert dead.headers["x-motcua-user-id"] == other.agency.user
-    assert platform.metric(**counted) == before + 1
+    dead: dict = {}
+
+    def dead_lettered():
+        dead.update({m.properties["message_id"]: m for m in platform.dead_letters("routing.dlq")})
+        return forged["id"] in dead and nameless["id"] in dead
+
+    platform.eventually(dead_lettered, "both replies in routing.dlq")
+    assert dead[forged["id"]].headers["x-motcua-reason"] == "rejected"
+    assert "not_step_holder" in dead[forged["id"]].headers["x-motcua-error"]
+    assert dead[forged["id"]].headers["x-motcua-user-id"] == other.agency.user
+    assert dead[nameless["id"]].headers["x-motcua-reason"] == "rejected"
+    assert platform.metric(name, reason="not_step_holder") == before["not_step_holder"] + 1
+    assert platform.metric(name, reason="unknown_sender") == before["unknown_sender"] + 1
     assert platform.step(step)["status"] == "assigned"
 
     # routing keeps working: the police's own system does the step, insurance finishes the route.
     start_adapter(bus_agencies[POLICE])
-    platform.wait_step(step, "completed")
+    assert platform.wait_step(step, "completed")["result_reference"] == f"{POLICE}/{code}"
     platform.finish(f"{code}/2.2", INSURANCE)
     platform.wait_dossier(code, "result_ready")

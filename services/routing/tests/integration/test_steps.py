@@ -69,10 +69,10 @@ def test_supplement_request_stops_the_step_clock_until_the_desk_has_the_papers(
     [asked] = [a for a in platform.history(code) if a["action"] == "supplement_requested"]
     assert asked["actor"]["unit"] == INSURANCE and asked["details"]["missing"] == missing
 
-    # The citizen takes a week: as if the request had been made seven days ago.
+    # The citizen takes a month: as if the request had been made thirty days ago.
     routing_sql(
-        "UPDATE steps SET paused_at = paused_at - interval '7 days', "
-        "due_at = due_at - interval '7 days' WHERE id = %s",
+        "UPDATE steps SET paused_at = paused_at - interval '30 days', "
+        "due_at = due_at - interval '30 days' WHERE id = %s",
         (step,),
     )
     papers = {"documents": [{"code": "giay-chung-sinh", "copies": 1}]}
@@ -83,9 +83,9 @@ def test_supplement_request_stops_the_step_clock_until_the_desk_has_the_papers(
 
     resumed = platform.wait_step(step, "accepted")
     assert resumed["paused_at"] is None and resumed["remaining_seconds"] is None
-    assert resumed["due_at"] > due - timedelta(days=7), "the clock restarted from the papers"
+    assert resumed["due_at"] > due - timedelta(days=30), "the clock restarted from the papers"
     assert resumed["due_at"] >= due - timedelta(seconds=1), "with the time that was left"
-    assert tap.wait_for("step.resumed", code)["data"]["paused_working_days"] >= 4
+    assert tap.wait_for("step.resumed", code)["data"]["paused_working_days"] >= 10
     platform.wait_dossier(code, "in_progress")
 
 
@@ -107,6 +107,25 @@ def test_refusal_ends_the_route_and_the_dossier(platform, routing_tap):
     assert late["error"] == "route_closed"
     tasks = platform.routing.get(f"/agencies/{POLICE}/tasks", token=platform.token(POLICE))
     assert all(t["code"] != code for t in tasks.json()["tasks"])
+
+
+def test_withdrawal_at_the_desk_cancels_the_route(platform, routing_tap, make_token):
+    tap = routing_tap("route.cancelled")
+    code = platform.submit()["code"]
+    platform.wait_step(f"{code}/1.1", "assigned")
+    platform.act(f"{code}/1.1", "accept", COMMUNE)
+
+    reply = platform.intake.post(
+        f"/dossiers/{code}/withdrawal",
+        json={"reason": "Công dân xin rút hồ sơ"},
+        token=make_token("reception", unit=COMMUNE),
+    )
+    assert reply.status_code == 200, reply.text
+    assert tap.wait_for("route.cancelled", code)["data"]["reason"] == "dossier.withdrawn"
+    assert platform.route(code)["status"] == "cancelled"
+    assert set(statuses(platform, code).values()) == {"cancelled"}
+    done = platform.act(f"{code}/1.1", "complete", COMMUNE, expect=409, result_reference="x")
+    assert done["error"] == "route_closed"
 
 
 def test_return_reopens_the_previous_stage(platform):
@@ -174,6 +193,7 @@ def test_tasks_only_for_the_officers_of_that_agency(platform, make_token):
     other = platform.routing.get(url, token=platform.token(INSURANCE))
     assert (other.status_code, other.json()["error"]) == (403, "other_agency")
     assert platform.routing.get(url, token=make_token("reception", unit=COMMUNE)).status_code == 403
+    assert platform.routing.get(url, token=make_token("admin", unit="ADMIN")).status_code == 200
     assert platform.routing.get(url).status_code == 401
     assert (
         platform.act(f"{code}/1.1", "accept", INSURANCE, expect=403)["error"] == "not_step_holder"
