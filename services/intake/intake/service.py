@@ -169,6 +169,10 @@ class IntakeService:
     def on_step_assigned(self, event: dict[str, Any]) -> None:
         routing_events.step_assigned(self.db, event, self.now())
 
+    @consume("routing", "step.reassigned")
+    def on_step_reassigned(self, event: dict[str, Any]) -> None:
+        routing_events.step_assigned(self.db, event, self.now())
+
     @consume("routing", "step.supplement_requested")
     def on_supplement_requested(self, event: dict[str, Any]) -> None:
         routing_events.agency_asks_supplement(self.db, self.calendar, event, self.now())

@@ -80,11 +80,19 @@ def main(argv: list[str] | None = None) -> int:
     channel.confirm_delivery()  # every reply confirmed by the broker before the task is acked
     channel.basic_qos(prefetch_count=1)
     handled = 0
-    signal.signal(signal.SIGTERM, lambda *_: channel.stop_consuming())
+    # From a signal handler, pika must be asked through its thread-safe callback queue.
+    signal.signal(
+        signal.SIGTERM,
+        lambda *_: connection.add_callback_threadsafe(channel.stop_consuming),
+    )
 
     def on_task(ch: Any, method: Any, properties: Any, body: bytes) -> None:
         nonlocal handled
         task = json.loads(body)
+        if task.get("type") != "task.assigned":  # task.withdrawn: stop; nothing to answer
+            ch.basic_ack(method.delivery_tag)
+            print(json.dumps({"withdrawn": task["data"]["step_id"]}), flush=True)
+            return
         publish(
             ch, user, reply(args.agency, task, "accept", officer_name=f"Hệ thống {args.agency}")
         )

@@ -124,9 +124,9 @@ class RoutingService:
 
     @http("GET", "/dossiers/<code>/route", roles=OFFICERS)
     def control_slip(self, request: Request, code: str) -> Response:
-        return json_response(
-            workflow.route_view(self.db, self.agencies, self.calendar, code, self.now())
-        )
+        officer = request.officer  # type: ignore[attr-defined]
+        view = workflow.route_view(self.db, self.agencies, self.calendar, officer, code, self.now())
+        return json_response(view)
 
     @http("POST", "/dossiers/<code>/apology", roles=("processing",))
     def apology(self, request: Request, code: str) -> Response:

@@ -218,6 +218,12 @@ def act(
     elif action == "complete":
         effects = [steps_rules.complete(s, now, actor, body["result_reference"], body.get("note"))]
     elif action == "request_supplement":
+        if repo.supplement_requested_before(uow, s.dossier_code):
+            raise ApiError(
+                409,
+                "supplement_already_requested",
+                "Hồ sơ đã được yêu cầu bổ sung một lần; chỉ được yêu cầu bổ sung một lần",
+            )
         effect = steps_rules.request_supplement(s, now, calendar)
         effects = [
             Effect(
@@ -254,6 +260,11 @@ def reassign(
     now: datetime,
 ) -> dict[str, Any]:
     s, _steps = _open_route_steps(uow, step_id)
+    found = repo.route(uow, s.dossier_code)
+    if found and found["unit"] != supervisor.unit and not supervisor.has_any(("admin",)):
+        raise ApiError(
+            403, "other_unit", "Chỉ lãnh đạo đơn vị tiếp nhận hồ sơ mới được chuyển bước"
+        )
     try:
         registry.agency(agency_code)
     except UnknownAgency as exc:
@@ -390,12 +401,21 @@ def bus_reply(
 
 
 def route_view(
-    uow: UnitOfWork, registry: Registry, calendar: WorkCalendar, code: str, now: datetime
+    uow: UnitOfWork,
+    registry: Registry,
+    calendar: WorkCalendar,
+    officer: Officer,
+    code: str,
+    now: datetime,
 ) -> dict[str, Any]:
     found = repo.route(uow, code)
     if found is None:
         raise not_found(f"Không tìm thấy hồ sơ {code} trong điều phối liên thông")
-    rows = control_slip(repo.steps(uow, code) + repo.archived(uow, code), registry, calendar, now)
+    steps = repo.steps(uow, code) + repo.archived(uow, code)
+    involved = {found["unit"], *(s.agency_code for s in steps)}
+    if officer.unit not in involved and not officer.has_any(("admin",)):
+        raise ApiError(403, "not_involved", "Đơn vị của cán bộ không tham gia giải quyết hồ sơ này")
+    rows = control_slip(steps, registry, calendar, now)
     return {
         "code": code,
         "status": found["status"],

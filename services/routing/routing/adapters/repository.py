@@ -149,3 +149,13 @@ def open_and_overdue_by_agency(uow: UnitOfWork, now: datetime) -> list[dict[str,
 
 def set_apology(uow: UnitOfWork, code: str, apology: dict[str, Any]) -> None:
     uow.execute("UPDATE routes SET apology = %s WHERE dossier_code = %s", (Jsonb(apology), code))
+
+
+def supplement_requested_before(uow: UnitOfWork, code: str) -> bool:
+    """The law allows one supplement request per dossier, whichever agency asks."""
+    row = uow.fetchone(
+        "SELECT 1 FROM step_actions WHERE dossier_code = %s AND action = 'supplement_requested' "
+        "LIMIT 1",
+        (code,),
+    )
+    return row is not None
