@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
+# eventlet announces its own deprecation on every import; operators need not read it each time.
+export PYTHONWARNINGS="ignore::DeprecationWarning"
 mkdir -p .run
 BUS_AGENCY=CA.H38.08  # the seeded agency whose own system works on the bus (reference adapter)
 

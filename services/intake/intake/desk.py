@@ -229,6 +229,8 @@ def apply_change(
 ) -> dict[str, Any]:
     dossier = change.dossier
     repo.save_dossier(uow, dossier)
+    if dossier.status not in life.OPEN:  # no agency holds it any more
+        repo.set_current_step(uow, dossier.code, None)
     action = change.event_type.removeprefix("dossier.")
     repo.record_action(
         uow, dossier.code, action, officer.as_actor(), now, {**details, **change.data}

@@ -210,5 +210,6 @@ def record_lookup_failure(uow: UnitOfWork, client: str) -> None:
     uow.execute("DELETE FROM lookup_failures WHERE at < now() - interval '1 day'")
 
 
-def set_current_step(uow: UnitOfWork, code: str, current: dict[str, Any]) -> None:
-    uow.execute("UPDATE dossiers SET current_step = %s WHERE code = %s", (Jsonb(current), code))
+def set_current_step(uow: UnitOfWork, code: str, current: dict[str, Any] | None) -> None:
+    value = Jsonb(current) if current is not None else None
+    uow.execute("UPDATE dossiers SET current_step = %s WHERE code = %s", (value, code))

@@ -40,4 +40,5 @@ def test_birth_bundle_from_reception_to_result(platform, bus_agencies, start_ada
     assert f"{POLICE}/{code}" in ready["details"]["result_reference"]
     assert ready["actor"]["id"] == "routing"
     assert dossier["result_at"] is not None
+    assert dossier["current_step"] is None, "no agency holds a dossier whose result is ready"
     assert [r["status"] for r in platform.route(code)["rows"]] == ["completed"] * 3
