@@ -155,6 +155,27 @@ def own_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def code_version() -> dict[str, Any]:
+    """The commit measured, and whether kit/ or intake's files differ from it."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(  # noqa: S603
+            ["git", *args],  # noqa: S607
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        return done.stdout.strip()
+
+    try:
+        changed = git("status", "--porcelain", "--", "kit", "services/intake")
+        return {"commit": git("rev-parse", "HEAD"), "changed_files": changed.splitlines()}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "changed_files": []}
+
+
 # --- the service under test -----------------------------------------------------------------
 
 
@@ -525,6 +546,8 @@ def summary(result: dict[str, Any]) -> str:
     tick = "OK" if checks["ok"] else "FAILED"
     lines = [
         f"intake reception benchmark ({result['started_at']})",
+        f"  code          {(result['code']['commit'] or 'unknown')[:12]}"
+        + (" + local changes" if result["code"]["changed_files"] else ""),
         f"  machine       {m['nproc']} × {m['cpu_model']}, {m['memory_gib']} GiB, Python {m['python']}",
         f"  load          {cfg['n']:,} birth-bundle submissions, concurrency {cfg['concurrency']}, "
         f"{cfg['units']} receiving unit(s), warm-up {cfg['warmup']}",
@@ -600,6 +623,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
     started_at = datetime.now(UTC)
+    code = code_version()  # before the run: the files may change while it runs
     stack = ExitStack()
     try:
         figures = measure(args, stack)
@@ -630,6 +654,7 @@ def main(argv: list[str] | None = None) -> int:
             "service_overrides": dict(item.split("=", 1) for item in args.env),
         },
         "machine": {**machine(), "cpu_busy_before_start": round(idle_busy, 2)},
+        "code": code,
         **figures,
     }
     base = figures["baseline"]

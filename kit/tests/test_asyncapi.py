@@ -45,6 +45,7 @@ ROUTING_TYPES = (
     *r.EVENT_TYPES,
     "step.reminder",
     "step.overdue",
+    "step.at_risk",
     "route.completed",
     "route.refused",
     "route.cancelled",
@@ -294,6 +295,13 @@ def _routing_data() -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
         # the rest as workflow.fire, _complete_route, _after, dossier_ended and apologise build it
         "step.reminder": late,
         "step.overdue": {**late, "escalate_to": {"agency": UNIT, "role": "supervisor"}},
+        "step.at_risk": {
+            **workflow.step_data(accepted.step),
+            "at": hours(2).isoformat(),
+            "lateness_risk": 0.83,
+            "backlog": 4,
+            "escalate_to": {"agency": UNIT, "role": "supervisor"},
+        },
         "route.completed": {
             "code": CODE,
             "at": hours(26).isoformat(),
@@ -493,7 +501,7 @@ def test_only_the_listed_types_are_documented(doc: dict[str, Any]) -> None:
 def test_routing_emits_exactly_the_documented_step_and_route_events(doc: dict[str, Any]) -> None:
     sources = REPO / "services" / "routing" / "routing"
     # Timer kinds that are not event types (step.reminder/overdue are both: fire() emits the kind).
-    not_events = {"route.apology_check"}
+    not_events = {"route.apology_check", "step.risk_check"}
     assert not_events <= timer_kinds(sources / "workflow.py")
     in_code = literals(sources, r"(step|route)\.[a-z_]+") - not_events
     assert in_code == documented(doc, r"(step|route)\.[a-z_]+") == set(ROUTING_TYPES)
@@ -585,6 +593,9 @@ def test_each_reply_action_needs_its_fields(
         ("step.supplement_requested", "missing", []),
         ("step.returned", "due_at", "2025-07-08T09:00:00+07:00"),
         ("step.overdue", "escalate_to", {"agency": UNIT, "role": "janitor"}),
+        ("step.at_risk", "lateness_risk", 1.2),
+        ("step.at_risk", "backlog", -1),
+        ("step.at_risk", "status", "awaiting_supplement"),
         ("route.cancelled", "reason", "dossier.returned"),
         ("route.apology_issued", "new_date", "14/07/2025"),
         ("task.withdrawn", "status", "accepted"),

@@ -8,6 +8,11 @@ OPEN_STEPS = Gauge(
 OVERDUE_STEPS = Gauge(
     "motcua_routing_overdue_steps", "Open steps past their due instant.", ["agency"]
 )
+STEPS_AT_RISK = Gauge(
+    "motcua_routing_steps_at_risk",
+    "Held steps not yet due whose lateness risk is at least RISK_THRESHOLD (at scrape time).",
+    ["agency"],
+)
 OVERDUE_STEPS_TOTAL = Counter(
     "motcua_routing_steps_overdue_total", "Steps that passed their due instant.", ["agency"]
 )

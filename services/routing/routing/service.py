@@ -18,10 +18,9 @@ from nameko.dependency_providers import Config
 from nameko.timer import timer
 from werkzeug.wrappers import Request, Response
 
-from routing import metrics as routing_metrics
 from routing import workflow
 from routing.domain.agencies import Registry
-from routing.providers import Agencies
+from routing.providers import Agencies, DeadlinePolicy, Policy
 from routing.schemas import (
     ApologySchema,
     CompleteSchema,
@@ -47,6 +46,7 @@ class RoutingService:
     db: UnitOfWork = Database()
     calendar: WorkCalendar = Calendar()
     agencies: Registry = Agencies()
+    policy: Policy = DeadlinePolicy()
     now: Callable[[], datetime] = Clock()
     config: dict[str, Any] = Config()
     timing = metrics.EntrypointMetrics()
@@ -55,11 +55,13 @@ class RoutingService:
 
     @consume("intake", "dossier.received")
     def on_dossier_received(self, event: dict[str, Any]) -> None:
-        workflow.open_route(self.db, self.agencies, self.calendar, event, self.now())
+        workflow.open_route(self.db, self.agencies, self.calendar, self.policy, event, self.now())
 
     @consume("intake", "dossier.supplemented")
     def on_dossier_supplemented(self, event: dict[str, Any]) -> None:
-        workflow.supplements_arrived(self.db, self.agencies, self.calendar, event, self.now())
+        workflow.supplements_arrived(
+            self.db, self.agencies, self.calendar, self.policy, event, self.now()
+        )
 
     @consume("intake", "dossier.withdrawn")
     def on_dossier_withdrawn(self, event: dict[str, Any]) -> None:
@@ -80,7 +82,13 @@ class RoutingService:
     )
     def on_agency_reply(self, event: dict[str, Any], delivery: dict[str, Any]) -> None:
         workflow.bus_reply(
-            self.db, self.agencies, self.calendar, event, delivery["user_id"], self.now()
+            self.db,
+            self.agencies,
+            self.calendar,
+            self.policy,
+            event,
+            delivery["user_id"],
+            self.now(),
         )
 
     # --- agencies on the worklist (HTTP) ----------------------------------------------------
@@ -90,7 +98,7 @@ class RoutingService:
         officer = request.officer  # type: ignore[attr-defined]
         if officer.unit != code and not officer.has_any(("admin",)):
             raise ApiError(403, "other_agency", "Chỉ xem được việc của cơ quan mình")
-        return json_response(workflow.tasks_view(self.db, code))
+        return json_response(workflow.tasks_view(self.db, self.calendar, code, self.now()))
 
     @http("POST", "/steps/<path:step_id>/<action>", roles=("processing",))
     def step_action(self, request: Request, step_id: str, action: str) -> Response:
@@ -103,6 +111,7 @@ class RoutingService:
             self.db,
             self.agencies,
             self.calendar,
+            self.policy,
             officer.as_actor(),
             officer.unit,
             step_id,
@@ -118,7 +127,14 @@ class RoutingService:
         officer = request.officer  # type: ignore[attr-defined]
         return json_response(
             workflow.reassign(
-                self.db, self.agencies, self.calendar, officer, step_id, body["agency"], self.now()
+                self.db,
+                self.agencies,
+                self.calendar,
+                self.policy,
+                officer,
+                step_id,
+                body["agency"],
+                self.now(),
             )
         )
 
@@ -142,7 +158,8 @@ class RoutingService:
     def fire_due_timers(self) -> None:
         now = self.now()
         self.db.fire_due_timers(
-            now, lambda due: workflow.fire(self.db, self.agencies, self.calendar, due, now)
+            now,
+            lambda due: workflow.fire(self.db, self.agencies, self.calendar, self.policy, due, now),
         )
 
     # --- operations -------------------------------------------------------------------------
@@ -154,9 +171,7 @@ class RoutingService:
 
     @http("GET", "/metrics", public=True)
     def metrics(self, request: Request) -> Response:
-        for row in workflow.repo.open_and_overdue_by_agency(self.db, self.now()):
-            routing_metrics.OPEN_STEPS.labels(row["agency_code"]).set(row["open"])
-            routing_metrics.OVERDUE_STEPS.labels(row["agency_code"]).set(row["overdue"])
+        workflow.refresh_gauges(self.db, self.agencies, self.calendar, self.policy, self.now())
         payload, content_type = ops.metrics_exposition(
             self.name, self.db.pool, self.config["AMQP_URI"]
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -23,15 +23,17 @@ from routing import metrics
 from routing.adapters import repository as repo
 from routing.domain import route as steps_rules
 from routing.domain.agencies import BUS, Registry, UnknownAgency
-from routing.domain.route import Effect, Step
+from routing.domain.deadlines import lateness_risk
+from routing.domain.route import HELD, Effect, Step
 from routing.domain.slip import control_slip
+from routing.providers import Policy
 from routing.schemas import CompleteSchema, ReasonSchema, SupplementRequestSchema
 
 log = logging.getLogger(__name__)
 
 TASKS_EXCHANGE = "routing.tasks"
 REPLIES_EXCHANGE = "routing.replies"
-REMINDER_BEFORE = timedelta(hours=4)  # half a working day of office time
+RECENT_COMPLETIONS = 20  # an agency's recent pace: its last completed steps
 SYSTEM = {"id": "routing", "name": "Hệ thống điều phối", "unit": ""}
 
 
@@ -62,6 +64,7 @@ def open_route(
     uow: UnitOfWork,
     registry: Registry,
     calendar: WorkCalendar,
+    policy: Policy,
     event: Mapping[str, Any],
     now: datetime,
 ) -> None:
@@ -81,9 +84,8 @@ def open_route(
         "route.apology_check", code, _apology_check_at(appointment, calendar), {"code": code}
     )
     handed_by = data.get("received_by") or SYSTEM
-    _apply(
-        uow, registry, calendar, steps_rules.assign_ready(planned, now, calendar, handed_by), now
-    )
+    assigned = steps_rules.assign_ready(planned, now, calendar, handed_by)
+    _apply(uow, registry, calendar, policy, assigned, now)
     if not planned:  # a procedure decided at the desk itself: nothing to route
         _complete_route(uow, code, [], now)
 
@@ -101,6 +103,7 @@ def _apply(
     uow: UnitOfWork,
     registry: Registry,
     calendar: WorkCalendar,
+    policy: Policy,
     effects: Sequence[Effect],
     now: datetime,
 ) -> None:
@@ -120,30 +123,45 @@ def _apply(
         ):
             _withdraw_task_if_on_bus(uow, registry, withdrawn or s)
         if effect.event_type in ("step.assigned", "step.resumed", "step.reassigned"):
-            _arm_timers(uow, calendar, s)
+            _arm_timers(uow, calendar, policy, s, now)
             if effect.event_type != "step.resumed":
                 _send_task_if_on_bus(uow, registry, s)
-        else:  # finished, paused, or sent back: no reminder, no overdue for it now
-            _disarm_timers(uow, s)
+        elif effect.event_type != "step.accepted":  # accepted: its clock runs on, timers stay
+            _disarm_timers(uow, s)  # finished, paused, or sent back: nothing is due for it now
         if s.status == steps_rules.COMPLETED and s.assigned_at and s.completed_at:
             days = calendar.working_days_between(s.assigned_at, s.completed_at)
             metrics.STEP_DURATION.labels(s.agency_code).observe(days)
 
 
-def _arm_timers(uow: UnitOfWork, calendar: WorkCalendar, s: Step) -> None:
+def _arm_timers(
+    uow: UnitOfWork, calendar: WorkCalendar, policy: Policy, s: Step, now: datetime
+) -> None:
+    """The step's reminder (office time before due), overdue and lateness-risk check timers."""
     from routing.domain.deadlines import reminder_at
 
     if s.due_at is None:
         return
-    uow.schedule(
-        "step.reminder", s.id, reminder_at(s.due_at, calendar, REMINDER_BEFORE), {"step_id": s.id}
-    )
+    if policy.reminder_before > timedelta(0):
+        remind_at = reminder_at(s.due_at, calendar, policy.reminder_before)
+        uow.schedule("step.reminder", s.id, remind_at, {"step_id": s.id})
+    else:
+        uow.cancel_timer("step.reminder", s.id)
     uow.schedule("step.overdue", s.id, s.due_at, {"step_id": s.id})
+    _schedule_risk_check(uow, policy, s, now)
+
+
+def _schedule_risk_check(uow: UnitOfWork, policy: Policy, s: Step, now: datetime) -> None:
+    if policy.risk_check_every > timedelta(0):
+        at = now + policy.risk_check_every
+        uow.schedule("step.risk_check", s.id, at, {"step_id": s.id})
+    else:
+        uow.cancel_timer("step.risk_check", s.id)
 
 
 def _disarm_timers(uow: UnitOfWork, s: Step) -> None:
     uow.cancel_timer("step.reminder", s.id)
     uow.cancel_timer("step.overdue", s.id)
+    uow.cancel_timer("step.risk_check", s.id)
 
 
 def _withdraw_task_if_on_bus(uow: UnitOfWork, registry: Registry, s: Step) -> None:
@@ -203,6 +221,7 @@ def act(
     uow: UnitOfWork,
     registry: Registry,
     calendar: WorkCalendar,
+    policy: Policy,
     actor: Mapping[str, str],
     agency_code: str,
     step_id: str,
@@ -245,8 +264,8 @@ def act(
         )
     else:  # pragma: no cover - the entrypoints only pass the actions above
         raise ApiError(400, "unknown_action", action)
-    _apply(uow, registry, calendar, effects, now)
-    _after(uow, registry, calendar, s.dossier_code, now)
+    _apply(uow, registry, calendar, policy, effects, now)
+    _after(uow, registry, calendar, policy, s.dossier_code, now)
     return {"step": step_data(repo.step(uow, step_id) or s)}
 
 
@@ -254,6 +273,7 @@ def reassign(
     uow: UnitOfWork,
     registry: Registry,
     calendar: WorkCalendar,
+    policy: Policy,
     supervisor: Officer,
     step_id: str,
     agency_code: str,
@@ -270,12 +290,17 @@ def reassign(
     except UnknownAgency as exc:
         raise ApiError(422, "unknown_agency", f"Không có cơ quan {agency_code}") from exc
     effect = steps_rules.reassign(s, agency_code, now, calendar, supervisor.as_actor())
-    _apply(uow, registry, calendar, [effect], now)
+    _apply(uow, registry, calendar, policy, [effect], now)
     return {"step": step_data(effect.step)}
 
 
 def _after(
-    uow: UnitOfWork, registry: Registry, calendar: WorkCalendar, code: str, now: datetime
+    uow: UnitOfWork,
+    registry: Registry,
+    calendar: WorkCalendar,
+    policy: Policy,
+    code: str,
+    now: datetime,
 ) -> None:
     """After a step moved: end the route on refusal, assign the next stage, or complete it."""
     steps = repo.steps(uow, code)
@@ -299,7 +324,8 @@ def _after(
         return
     completed_by = [s for s in steps if s.status == steps_rules.COMPLETED]
     handed_by = dict(completed_by[-1].received_by or SYSTEM) if completed_by else SYSTEM
-    _apply(uow, registry, calendar, steps_rules.assign_ready(steps, now, calendar, handed_by), now)
+    assigned = steps_rules.assign_ready(steps, now, calendar, handed_by)
+    _apply(uow, registry, calendar, policy, assigned, now)
 
 
 # --- events from intake ----------------------------------------------------------------------
@@ -309,6 +335,7 @@ def supplements_arrived(
     uow: UnitOfWork,
     registry: Registry,
     calendar: WorkCalendar,
+    policy: Policy,
     event: Mapping[str, Any],
     now: datetime,
 ) -> None:
@@ -317,7 +344,8 @@ def supplements_arrived(
         return
     steps = repo.lock_route_steps(uow, code)
     waiting = [s for s in steps if s.status == steps_rules.AWAITING_SUPPLEMENT]
-    _apply(uow, registry, calendar, [steps_rules.resume(s, now, calendar) for s in waiting], now)
+    resumed = [steps_rules.resume(s, now, calendar) for s in waiting]
+    _apply(uow, registry, calendar, policy, resumed, now)
     if event["data"].get("due_at"):  # the dossier's clock moved too: so does the apology check
         appointment = datetime.fromisoformat(event["data"]["due_at"])
         repo.set_appointment(uow, code, appointment)
@@ -362,6 +390,7 @@ def bus_reply(
     uow: UnitOfWork,
     registry: Registry,
     calendar: WorkCalendar,
+    policy: Policy,
     event: Mapping[str, Any],
     user_id: str | None,
     now: datetime,
@@ -388,7 +417,7 @@ def bus_reply(
         body = REPLY_SCHEMAS[action]().load(
             {k: v for k, v in data.items() if k in REPLY_FIELDS[action]}
         )
-        act(uow, registry, calendar, actor, agency.code, step_id, action, body, now)
+        act(uow, registry, calendar, policy, actor, agency.code, step_id, action, body, now)
     except ApiError as exc:
         metrics.REJECTED_REPLIES.labels(exc.code).inc()
         raise PermanentError(f"{exc.code}: {exc.message}") from exc
@@ -416,13 +445,20 @@ def route_view(
     if officer.unit not in involved and not officer.has_any(("admin",)):
         raise ApiError(403, "not_involved", "Đơn vị của cán bộ không tham gia giải quyết hồ sơ này")
     rows = control_slip(steps, registry, calendar, now)
+    held = [s for s in steps if s.status in HELD]
+    loads = workloads(uow, calendar, [s.agency_code for s in held])
+    risks = {(s.id, s.attempt): step_risk(s, loads[s.agency_code], now, calendar) for s in held}
+    known = [r for r in risks.values() if r is not None]
     return {
         "code": code,
         "status": found["status"],
         "appointment_at": _iso(found["appointment_at"]),
+        "lateness_risk": _rounded(max(known)) if known else None,
         "form": "05",
         "form_title": "Phiếu kiểm soát quá trình giải quyết hồ sơ",
-        "rows": [_row(r) for r in rows],
+        "rows": [
+            {**_row(r), "lateness_risk": _rounded(risks.get((r.step_id, r.attempt)))} for r in rows
+        ],
     }
 
 
@@ -430,11 +466,121 @@ def _row(row: Any) -> dict[str, Any]:
     return {k: (_iso(v) if isinstance(v, datetime) else v) for k, v in asdict(row).items()}
 
 
-def tasks_view(uow: UnitOfWork, agency_code: str) -> dict[str, Any]:
+def tasks_view(
+    uow: UnitOfWork, calendar: WorkCalendar, agency_code: str, now: datetime
+) -> dict[str, Any]:
+    """An agency's open steps, soonest due first, each with its lateness risk (null while its
+    clock is stopped for supplements)."""
+    tasks = repo.agency_tasks(uow, agency_code)
+    load = workloads(uow, calendar, [agency_code])[agency_code]
     return {
         "agency": agency_code,
-        "tasks": [step_data(s) for s in repo.agency_tasks(uow, agency_code)],
+        "tasks": [
+            {**step_data(s), "lateness_risk": _rounded(step_risk(s, load, now, calendar))}
+            for s in tasks
+        ],
     }
+
+
+# --- lateness risk (beyond the law: an estimate from the agency's backlog and pace) -------------
+
+
+@dataclass(frozen=True)
+class Workload:
+    """An agency's desk: the open steps it holds and its recent working days per finished step."""
+
+    open_steps: int
+    recent_days: tuple[float, ...]
+
+    def backlog(self, s: Step) -> int:
+        """The open steps the agency holds besides ``s`` (counted in ``open_steps`` if open)."""
+        return max(self.open_steps - (1 if s.status in steps_rules.OPEN else 0), 0)
+
+
+def workloads(
+    uow: UnitOfWork, calendar: WorkCalendar, agency_codes: Sequence[str]
+) -> dict[str, Workload]:
+    """Each agency's workload: open steps, and its last completed steps in working days."""
+    codes = sorted(set(agency_codes))
+    if not codes:
+        return {}
+    counts = repo.open_step_counts(uow, codes)
+    recent = repo.recent_completions(uow, codes, RECENT_COMPLETIONS)
+    return {
+        code: Workload(
+            counts.get(code, 0),
+            tuple(calendar.working_days_between(a, b) for a, b in recent.get(code, [])),
+        )
+        for code in codes
+    }
+
+
+def step_risk(s: Step, load: Workload, now: datetime, calendar: WorkCalendar) -> float | None:
+    """The risk (0..1) that a held step finishes late; None unless its clock runs (held)."""
+    if s.status not in HELD or s.due_at is None:
+        return None
+    return lateness_risk(now, s.due_at, load.backlog(s), load.recent_days, calendar)
+
+
+def _rounded(risk: float | None) -> float | None:
+    return None if risk is None else round(risk, 2)
+
+
+def check_risk(
+    uow: UnitOfWork, calendar: WorkCalendar, policy: Policy, step_id: str, now: datetime
+) -> None:
+    """The `step.risk_check` timer: warn the holder's supervisor before the step is due.
+
+    Raised once per hand-over (step and attempt), while the step is held and not yet due; the
+    next check is armed until then. Once due, `step.overdue` speaks instead.
+    """
+    s = repo.step(uow, step_id)
+    if s is None or s.status not in HELD or s.due_at is None or now >= s.due_at:
+        return
+    if repo.at_risk_raised(uow, s):
+        return
+    load = workloads(uow, calendar, [s.agency_code])[s.agency_code]
+    risk = step_risk(s, load, now, calendar)
+    if risk is None or risk < policy.risk_threshold:
+        _schedule_risk_check(uow, policy, s, now)
+        return
+    details = {"attempt": s.attempt, "lateness_risk": round(risk, 2), "backlog": load.backlog(s)}
+    repo.record_action(uow, s, "at_risk", SYSTEM, now, details)
+    data = {
+        **step_data(s),
+        "at": _iso(now),
+        "lateness_risk": details["lateness_risk"],
+        "backlog": details["backlog"],
+        "escalate_to": {"agency": s.agency_code, "role": "supervisor"},
+    }
+    uow.emit("step.at_risk", s.dossier_code, data)
+
+
+def at_risk_by_agency(
+    uow: UnitOfWork, calendar: WorkCalendar, policy: Policy, now: datetime
+) -> dict[str, int]:
+    """Held steps not yet due whose lateness risk is at least the threshold, per agency."""
+    held = [s for s in repo.held_steps(uow) if s.due_at is not None and now < s.due_at]
+    loads = workloads(uow, calendar, [s.agency_code for s in held])
+    counts: dict[str, int] = {}
+    for s in held:
+        risk = step_risk(s, loads[s.agency_code], now, calendar)
+        if risk is not None and risk >= policy.risk_threshold:
+            counts[s.agency_code] = counts.get(s.agency_code, 0) + 1
+    return counts
+
+
+def refresh_gauges(
+    uow: UnitOfWork, registry: Registry, calendar: WorkCalendar, policy: Policy, now: datetime
+) -> None:
+    """The per-agency step gauges, at scrape time; an agency with nothing open reads 0."""
+    rows = {r["agency_code"]: r for r in repo.open_and_overdue_by_agency(uow, now)}
+    at_risk = at_risk_by_agency(uow, calendar, policy, now)
+    for code in sorted(set(registry.agencies) | set(rows)):
+        row = rows.get(code, {})
+        metrics.OPEN_STEPS.labels(code).set(row.get("open", 0))
+        metrics.OVERDUE_STEPS.labels(code).set(row.get("overdue", 0))
+        metrics.STEPS_AT_RISK.labels(code).set(at_risk.get(code, 0))
 
 
 # --- timers -----------------------------------------------------------------------------------
@@ -444,14 +590,18 @@ def fire(
     uow: UnitOfWork,
     registry: Registry,
     calendar: WorkCalendar,
+    policy: Policy,
     timer: Mapping[str, Any],
     now: datetime,
 ) -> None:
-    """A due timer: remind, mark overdue and escalate, or ask for an apology (Form 04)."""
+    """A due timer: remind, warn of a lateness risk, mark overdue and escalate, or ask for an
+    apology (Form 04)."""
     from routing.domain.deadlines import will_miss
 
     kind, key = timer["kind"], timer["key"]
-    if kind in ("step.reminder", "step.overdue"):
+    if kind == "step.risk_check":
+        check_risk(uow, calendar, policy, key, now)
+    elif kind in ("step.reminder", "step.overdue"):
         s = repo.step(uow, key)
         if s is None or s.status not in (steps_rules.ASSIGNED, steps_rules.ACCEPTED):
             return

@@ -147,6 +147,56 @@ def open_and_overdue_by_agency(uow: UnitOfWork, now: datetime) -> list[dict[str,
     )
 
 
+# --- an agency's workload (for the lateness risk) ----------------------------------------------
+
+
+def held_steps(uow: UnitOfWork) -> list[Step]:
+    """Every step an agency holds with its clock running (assigned or accepted)."""
+    rows = uow.fetchall(
+        f"SELECT {_STEP_COLUMNS} FROM steps WHERE status IN ('assigned', 'accepted')"  # noqa: S608
+    )
+    return [_step(r) for r in rows]
+
+
+def open_step_counts(uow: UnitOfWork, agency_codes: Sequence[str]) -> dict[str, int]:
+    """How many open steps (assigned, accepted, awaiting supplements) each agency holds."""
+    rows = uow.fetchall(
+        "SELECT agency_code, count(*) AS n FROM steps WHERE agency_code = ANY(%s) "
+        "AND status IN ('assigned', 'accepted', 'awaiting_supplement') GROUP BY agency_code",
+        (list(agency_codes),),
+    )
+    return {r["agency_code"]: int(r["n"]) for r in rows}
+
+
+def recent_completions(
+    uow: UnitOfWork, agency_codes: Sequence[str], limit: int
+) -> dict[str, list[tuple[datetime, datetime]]]:
+    """Each agency's last ``limit`` completed steps: (assigned_at, completed_at), latest first."""
+    rows = uow.fetchall(
+        "SELECT agency_code, assigned_at, completed_at FROM ("
+        " SELECT agency_code, assigned_at, completed_at, row_number() OVER ("
+        "  PARTITION BY agency_code ORDER BY completed_at DESC) AS n"
+        " FROM steps WHERE agency_code = ANY(%s) AND status = 'completed'"
+        " AND assigned_at IS NOT NULL AND completed_at IS NOT NULL"
+        ") recent WHERE n <= %s ORDER BY agency_code, completed_at DESC",
+        (list(agency_codes), limit),
+    )
+    found: dict[str, list[tuple[datetime, datetime]]] = {}
+    for r in rows:
+        found.setdefault(r["agency_code"], []).append((r["assigned_at"], r["completed_at"]))
+    return found
+
+
+def at_risk_raised(uow: UnitOfWork, s: Step) -> bool:
+    """Was `step.at_risk` raised for this hand-over (the step's current attempt) already?"""
+    row = uow.fetchone(
+        "SELECT 1 FROM step_actions WHERE dossier_code = %s AND step_id = %s "
+        "AND action = 'at_risk' AND (details->>'attempt')::int = %s LIMIT 1",
+        (s.dossier_code, s.id, s.attempt),
+    )
+    return row is not None
+
+
 def set_apology(uow: UnitOfWork, code: str, apology: dict[str, Any]) -> None:
     uow.execute("UPDATE routes SET apology = %s WHERE dossier_code = %s", (Jsonb(apology), code))
 
