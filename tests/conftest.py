@@ -4,7 +4,6 @@ process."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import eventlet
 import pytest
 import yaml
 from jsonschema import Draft7Validator, FormatChecker
+from motcua_kit.testing import load_fixtures
 from referencing import Registry
 from referencing.jsonschema import DRAFT7
 
@@ -27,16 +27,7 @@ CONTRACT = REPO / "docs" / "events" / "asyncapi.yaml"
 CONSUMER = Path(__file__).resolve().parent / "pika_consumer.py"
 
 
-def _load_intake_fixtures() -> Any:
-    path = REPO / "services" / "intake" / "tests" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("intake_test_fixtures", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_intake = _load_intake_fixtures()
+_intake = load_fixtures(REPO / "services" / "intake" / "tests" / "conftest.py", "intake_fixtures")
 intake_database = _intake.intake_database
 intake_config = _intake.intake_config
 intake = _intake.intake

@@ -6,9 +6,11 @@ from typing import Any
 
 from kombu import Connection
 from psycopg_pool import ConnectionPool
+from werkzeug.wrappers import Request, Response
 
 from motcua_kit import metrics
 from motcua_kit.consumer import dead_letter_queue_name
+from motcua_kit.http import http, json_response
 from motcua_kit.outbox import backlog
 
 
@@ -54,3 +56,28 @@ def metrics_exposition(service: str, pool: ConnectionPool, amqp_uri: str) -> tup
     if depth is not None:
         metrics.DEAD_LETTER_DEPTH.labels(service).set(depth)
     return metrics.exposition()
+
+
+class OpsEndpoints:
+    """`/health` and `/metrics` for a service class that has `db` (Database) and `config` (Config).
+
+    A service adds its own gauges by overriding `refresh_gauges`, called before each scrape.
+    """
+
+    name: str
+    db: Any
+    config: Any
+
+    def refresh_gauges(self) -> None:
+        """Set the service's own gauges from its database before a scrape."""
+
+    @http("GET", "/health", public=True)
+    def health(self, request: Request) -> Response:
+        status, body = health(self.db.pool, self.config["AMQP_URI"])
+        return json_response(body, status)
+
+    @http("GET", "/metrics", public=True)
+    def metrics(self, request: Request) -> Response:
+        self.refresh_gauges()
+        payload, content_type = metrics_exposition(self.name, self.db.pool, self.config["AMQP_URI"])
+        return Response(payload, content_type=content_type)

@@ -110,3 +110,17 @@ def wait_outbox_drained(database_url: str, timeout: float = 5.0) -> None:
             "SELECT count(*) FROM outbox_events WHERE published_at IS NULL"
         ).fetchone() != (0,):
             eventlet.sleep(0.05)
+
+
+def load_fixtures(path: Path, module_name: str) -> Any:
+    """Another folder's conftest, as a module, so its fixtures can be re-exported here.
+
+    Test folders have no `__init__.py`; a cross-service test borrows a service's fixtures by path.
+    """
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -32,7 +32,7 @@ from intake.schemas import (
 OFFICERS = ("reception", "processing", "supervisor", "admin")
 
 
-class IntakeService:
+class IntakeService(ops.OpsEndpoints):
     name = "intake"
 
     # nameko replaces these class attributes with what each provider's get_dependency returns.
@@ -188,17 +188,3 @@ class IntakeService:
     @consume("routing", "route.apology_issued")
     def on_apology_issued(self, event: dict[str, Any]) -> None:
         routing_events.apology_issued(self.db, self.calendar, event, self.now())
-
-    # --- operations ----------------------------------------------------------------------
-
-    @http("GET", "/health", public=True)
-    def health(self, request: Request) -> Response:
-        status, body = ops.health(self.db.pool, self.config["AMQP_URI"])
-        return json_response(body, status)
-
-    @http("GET", "/metrics", public=True)
-    def metrics(self, request: Request) -> Response:
-        payload, content_type = ops.metrics_exposition(
-            self.name, self.db.pool, self.config["AMQP_URI"]
-        )
-        return Response(payload, content_type=content_type)

@@ -39,7 +39,7 @@ STEP_ACTIONS: dict[str, tuple[str, Any]] = {
 }
 
 
-class RoutingService:
+class RoutingService(ops.OpsEndpoints):
     name = "routing"
 
     # nameko replaces these class attributes with what each provider's get_dependency returns.
@@ -162,17 +162,7 @@ class RoutingService:
             lambda due: workflow.fire(self.db, self.agencies, self.calendar, self.policy, due, now),
         )
 
-    # --- operations -------------------------------------------------------------------------
+    # --- operations (health and metrics come from OpsEndpoints) ---------------------------
 
-    @http("GET", "/health", public=True)
-    def health(self, request: Request) -> Response:
-        status, body = ops.health(self.db.pool, self.config["AMQP_URI"])
-        return json_response(body, status)
-
-    @http("GET", "/metrics", public=True)
-    def metrics(self, request: Request) -> Response:
+    def refresh_gauges(self) -> None:
         workflow.refresh_gauges(self.db, self.agencies, self.calendar, self.policy, self.now())
-        payload, content_type = ops.metrics_exposition(
-            self.name, self.db.pool, self.config["AMQP_URI"]
-        )
-        return Response(payload, content_type=content_type)

@@ -10,7 +10,6 @@ tap on `routing.events`.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import secrets
 import subprocess
@@ -28,7 +27,7 @@ import psycopg
 import pytest
 import requests
 from kombu import Connection, Exchange, Queue, binding
-from motcua_kit.testing import base_config, http_port, wait_outbox_drained
+from motcua_kit.testing import base_config, http_port, load_fixtures, wait_outbox_drained
 from motcua_kit.workcal import WorkCalendar
 from nameko.testing.utils import find_free_port
 from prometheus_client.parser import text_string_to_metric_families
@@ -51,16 +50,7 @@ COMMUNE, POLICE, INSURANCE = "000.00.08.H38", "CA.H38.08", "BHXH.H38"
 TIMEOUT = 10.0
 
 
-def _load_intake_fixtures() -> Any:
-    path = REPO / "services" / "intake" / "tests" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("intake_test_fixtures", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_intake = _load_intake_fixtures()
+_intake = load_fixtures(REPO / "services" / "intake" / "tests" / "conftest.py", "intake_fixtures")
 intake_database = _intake.intake_database
 intake_config = _intake.intake_config
 intake = _intake.intake
