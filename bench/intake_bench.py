@@ -20,6 +20,7 @@ database, the vhost and the process are removed at the end, also on Ctrl-C or an
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -101,6 +102,18 @@ def machine() -> dict[str, Any]:
         # Other work on the machine (tests of other sessions, say) moves the figures.
         "loadavg_at_start": os.getloadavg()[0],
     }
+
+
+def speed_probe_ms() -> float:
+    """How long this machine takes for intake's PIN hash (PBKDF2, 20,000 rounds) right now.
+
+    The VM's speed drifts; runs are comparable only when their probes are close.
+    """
+    rounds = 20
+    started = time.perf_counter()
+    for i in range(rounds):
+        hashlib.pbkdf2_hmac("sha256", b"123456", f"PROBE-{i}".encode(), 20_000)
+    return round((time.perf_counter() - started) * 1000 / rounds, 2)
 
 
 def proc_status_kib(pid: int, field: str) -> int | None:
@@ -425,6 +438,7 @@ def measure(args: argparse.Namespace, stack: ExitStack) -> dict[str, Any]:
         if any(r["status"] != 201 for r in warm):
             bad = next(r for r in warm if r["status"] != 201)
             raise BenchFailed(f"warm-up failed: {bad}\n{log_tail(log_path)}")
+    probe_before_ms = speed_probe_ms()
     rss_before_kib = proc_status_kib(process.pid, "VmRSS")
     cpu_before = cpu_seconds(process.pid)
     client_before = own_cpu_seconds()
@@ -442,6 +456,8 @@ def measure(args: argparse.Namespace, stack: ExitStack) -> dict[str, Any]:
     others_cpu_s = (
         (busy_after - busy_before) - service_cpu_s - client_cpu_s - sum(programs.values())
     )
+
+    probe_after_ms = speed_probe_ms()
 
     # Every event of the measured submissions, then an empty outbox (both with a deadline).
     codes = {r["code"]: r for r in records if r["status"] == 201}
@@ -517,6 +533,7 @@ def measure(args: argparse.Namespace, stack: ExitStack) -> dict[str, Any]:
         "rabbitmq_cpu_s": round(programs["rabbitmq"], 2),
         "others_cpu_s": round(others_cpu_s, 2),
         "loadavg_after": os.getloadavg()[0],
+        "speed_probe_ms": [probe_before_ms, probe_after_ms],
         "peak_rss_mib": round((peak_rss_kib or 0) / 1024, 1),
         "rss_after_warmup_mib": round((rss_before_kib or 0) / 1024, 1),
         "rss_end_mib": round((rss_end_kib or 0) / 1024, 1),
@@ -548,7 +565,8 @@ def summary(result: dict[str, Any]) -> str:
         f"intake reception benchmark ({result['started_at']})",
         f"  code          {(result['code']['commit'] or 'unknown')[:12]}"
         + (" + local changes" if result["code"]["changed_files"] else ""),
-        f"  machine       {m['nproc']} × {m['cpu_model']}, {m['memory_gib']} GiB, Python {m['python']}",
+        f"  machine       {m['nproc']} × {m['cpu_model']}, {m['memory_gib']} GiB, Python {m['python']}; "
+        f"PBKDF2 probe {intake['speed_probe_ms'][0]:.1f} → {intake['speed_probe_ms'][1]:.1f} ms",
         f"  load          {cfg['n']:,} birth-bundle submissions, concurrency {cfg['concurrency']}, "
         f"{cfg['units']} receiving unit(s), warm-up {cfg['warmup']}",
         f"  service       settings {cfg['service_overrides'] or 'of config.yml (defaults)'}, "

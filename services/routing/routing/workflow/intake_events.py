@@ -1,0 +1,68 @@
+"""What routing does when intake reports: supplements arrived, the dossier ended at the desk."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from motcua_kit.db import UnitOfWork
+from motcua_kit.workcal import WorkCalendar
+
+from routing.adapters import repository as repo
+from routing.domain import route as steps_rules
+from routing.domain.agencies import Registry
+from routing.providers import Policy
+from routing.workflow.engine import (
+    apology_check_at,
+    apply_effects,
+    disarm_timers,
+    iso,
+    withdraw_task_if_on_bus,
+)
+
+log = logging.getLogger(__name__)
+
+# --- events from intake ----------------------------------------------------------------------
+
+
+def supplements_arrived(
+    uow: UnitOfWork,
+    registry: Registry,
+    calendar: WorkCalendar,
+    policy: Policy,
+    event: Mapping[str, Any],
+    now: datetime,
+) -> None:
+    code = event["data"]["code"]
+    if repo.route(uow, code) is None:
+        return
+    steps = repo.lock_route_steps(uow, code)
+    waiting = [s for s in steps if s.status == steps_rules.AWAITING_SUPPLEMENT]
+    resumed = [steps_rules.resume(s, now, calendar) for s in waiting]
+    apply_effects(uow, registry, calendar, policy, resumed, now)
+    if event["data"].get("due_at"):  # the dossier's clock moved too: so does the apology check
+        appointment = datetime.fromisoformat(event["data"]["due_at"])
+        repo.set_appointment(uow, code, appointment)
+        uow.schedule(
+            "route.apology_check", code, apology_check_at(appointment, calendar), {"code": code}
+        )
+
+
+def dossier_ended(
+    uow: UnitOfWork, registry: Registry, event: Mapping[str, Any], now: datetime
+) -> None:
+    """Refused or withdrawn at the desk: the agencies stop working on it."""
+    code = event["data"]["code"]
+    found = repo.route(uow, code, for_update=True)
+    if found is None or found["status"] != "open":
+        return
+    cancelled = steps_rules.cancel_all(repo.steps(uow, code), now)
+    repo.save_steps(uow, cancelled)
+    for s in cancelled:
+        disarm_timers(uow, s)
+        withdraw_task_if_on_bus(uow, registry, s)
+    uow.cancel_timer("route.apology_check", code)
+    repo.set_route_status(uow, code, "cancelled", now)
+    uow.emit("route.cancelled", code, {"code": code, "at": iso(now), "reason": event["type"]})
