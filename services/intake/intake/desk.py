@@ -11,7 +11,7 @@ import hmac
 import json
 import logging
 import secrets
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -38,13 +38,25 @@ log = logging.getLogger(__name__)
 SUPERVISING_ROLES = ("admin", "system", "processing")
 
 
-def hash_pin(code: str, pin: str) -> str:
-    return hashlib.pbkdf2_hmac("sha256", pin.encode(), code.encode(), 20_000).hex()
+@dataclass(frozen=True)
+class Pins:
+    """How citizens' lookup PINs are kept and guarded.
 
+    A PIN has only a million values, so no hash of it alone resists someone holding the database;
+    an HMAC under a server key (`LOOKUP_PIN_KEY`, kept out of the database) does, and costs
+    microseconds where a slow KDF cost ~11 ms of the one CPU a submission has (docs/performance.md).
+    Online guessing is limited per client: `max_failures` wrong PINs in 15 minutes.
+    """
 
-def pin_matches(uow: UnitOfWork, code: str, pin: str) -> bool:
-    stored = repo.pin_hash_of(uow, code)
-    return stored is not None and hmac.compare_digest(stored, hash_pin(code, pin))
+    key: bytes
+    max_failures: int = 10
+
+    def hash(self, code: str, pin: str) -> str:
+        return hmac.new(self.key, f"{code}:{pin}".encode(), hashlib.sha256).hexdigest()
+
+    def matches(self, uow: UnitOfWork, code: str, pin: str) -> bool:
+        stored = repo.pin_hash_of(uow, code)
+        return stored is not None and hmac.compare_digest(stored, self.hash(code, pin))
 
 
 def current_procedure(uow: UnitOfWork, code: str, now: datetime) -> Procedure:
@@ -76,6 +88,7 @@ def submit(
     idempotency_key: str | None,
     base_url: str,
     now: datetime,
+    pins: Pins,
 ) -> tuple[int, dict[str, Any]]:
     if idempotency_key:
         request_hash = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
@@ -115,7 +128,7 @@ def submit(
             "return_method": payload["return_method"],
             "applicant": payload["applicant"],
             "documents": [asdict(d) for d in handed],
-            "pin_hash": hash_pin(code, pin),
+            "pin_hash": pins.hash(code, pin),
             "received_by": officer.as_actor(),
         },
     )
@@ -344,15 +357,15 @@ def history(uow: UnitOfWork, officer: Officer, code: str) -> dict[str, Any]:
 
 
 def lookup(
-    uow: UnitOfWork, code: str, pin: str, client: str, max_failures: int
+    uow: UnitOfWork, code: str, pin: str, client: str, pins: Pins
 ) -> tuple[int, dict[str, Any]]:
     """Public status by code + PIN. No personal data; wrong PIN and unknown code look the same."""
-    if repo.recent_lookup_failures(uow, client, 900) >= max_failures:
+    if repo.recent_lookup_failures(uow, client, 900) >= pins.max_failures:
         return 429, {
             "error": "too_many_attempts",
             "message": "Tra cứu sai quá nhiều lần, vui lòng thử lại sau 15 phút",
         }
-    if not pin_matches(uow, code, pin):
+    if not pins.matches(uow, code, pin):
         repo.record_lookup_failure(uow, client)  # committed: the 404 is an answer, not an error
         return 404, {
             "error": "not_found",
@@ -381,9 +394,9 @@ def lookup(
 
 
 def evaluate(
-    uow: UnitOfWork, code: str, body: dict[str, Any], client: str, max_failures: int, now: datetime
+    uow: UnitOfWork, code: str, body: dict[str, Any], client: str, pins: Pins, now: datetime
 ) -> tuple[int, dict[str, Any]]:
-    status, view = lookup(uow, code, body["pin"], client, max_failures)
+    status, view = lookup(uow, code, body["pin"], client, pins)
     if status != 200:
         return status, view
     if view["status"] not in life.EVALUABLE:

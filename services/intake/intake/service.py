@@ -29,6 +29,7 @@ from intake.schemas import (
     SupplementsSchema,
 )
 
+DEV_PIN_KEY = "motcua-dev-pin-key-change-me"  # noqa: S105  (development default only)
 OFFICERS = ("reception", "processing", "supervisor", "admin")
 
 
@@ -48,8 +49,9 @@ class IntakeService(ops.OpsEndpoints):
     def _client(self, request: Request) -> str:
         return client_address(request, int(self.config.get("TRUSTED_PROXY_HOPS") or 0))
 
-    def _max_failures(self) -> int:
-        return int(self.config.get("LOOKUP_MAX_FAILURES") or 10)
+    def _pins(self) -> desk.Pins:
+        key = str(self.config.get("LOOKUP_PIN_KEY") or DEV_PIN_KEY)
+        return desk.Pins(key.encode(), int(self.config.get("LOOKUP_MAX_FAILURES") or 10))
 
     # --- catalogue (public) --------------------------------------------------------------
 
@@ -74,6 +76,7 @@ class IntakeService(ops.OpsEndpoints):
             request.headers.get("Idempotency-Key"),
             self._base_url(),
             self.now(),
+            self._pins(),
         )
         return json_response(body, status, {"Location": f"/dossiers/{body['code']}"})
 
@@ -142,14 +145,14 @@ class IntakeService(ops.OpsEndpoints):
     def lookup(self, request: Request, code: str) -> Response:
         query = load_query(request, PinQuerySchema())
         client = self._client(request)
-        status, body = desk.lookup(self.db, code, query["pin"], client, self._max_failures())
+        status, body = desk.lookup(self.db, code, query["pin"], client, self._pins())
         return json_response(body, status)
 
     @http("GET", "/lookup/<code>/receipt", public=True)
     def citizen_receipt(self, request: Request, code: str) -> Response:
         query = load_query(request, ReceiptQuerySchema())
         pin = query["pin"] or ""
-        status, body = desk.lookup(self.db, code, pin, self._client(request), self._max_failures())
+        status, body = desk.lookup(self.db, code, pin, self._client(request), self._pins())
         if status != 200:
             return json_response(body, status)
         return receipts.response(
@@ -160,7 +163,7 @@ class IntakeService(ops.OpsEndpoints):
     def evaluate(self, request: Request, code: str) -> Response:
         body = load_json(request, EvaluationSchema())
         client = self._client(request)
-        status, reply = desk.evaluate(self.db, code, body, client, self._max_failures(), self.now())
+        status, reply = desk.evaluate(self.db, code, body, client, self._pins(), self.now())
         return json_response(reply, status)
 
     # --- progress reported by routing -----------------------------------------------------
