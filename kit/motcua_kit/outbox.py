@@ -10,6 +10,7 @@ delivery is at least once, and consumers are idempotent. A broker outage only de
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import eventlet
@@ -26,6 +27,7 @@ from motcua_kit.events import SERIALIZER
 log = logging.getLogger(__name__)
 
 BATCH = 200
+PRUNE_EVERY = 60.0  # seconds
 
 
 def events_exchange(service: str) -> Exchange:
@@ -82,6 +84,7 @@ class OutboxRelay:
             retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.5},
         )
         self._wake = Event()
+        self._pruned_at = float("-inf")
         self._running = True
         self._failing = False
 
@@ -104,6 +107,7 @@ class OutboxRelay:
             try:
                 while self.drain_once() == BATCH:
                     pass
+                self.prune()
                 if self._failing:
                     log.info("outbox relay: publishing again", extra={"service": self.service})
                 self._failing = False
@@ -145,11 +149,18 @@ class OutboxRelay:
                     "UPDATE outbox_events SET published_at = now() WHERE seq = ANY(%s)",
                     ([r[0] for r in rows],),
                 )
+        return len(rows)
+
+    def prune(self) -> None:
+        """Forget published events past the retention, at most once a minute (not per event)."""
+        if time.monotonic() - self._pruned_at < PRUNE_EVERY:
+            return
+        with self.pool.connection() as conn:
             conn.execute(
                 "DELETE FROM outbox_events WHERE published_at < now() - make_interval(days => %s)",
                 (self.retention_days,),
             )
-        return len(rows)
+        self._pruned_at = time.monotonic()
 
 
 def backlog(pool: ConnectionPool) -> tuple[int, float]:

@@ -67,6 +67,7 @@ def test_applied_once_then_nothing_to_do(tmp_path, database_url):
     assert [(m.component, m.path.name) for m in first] == [
         ("kit", "001_outbox_inbox.sql"),
         ("kit", "002_commands_and_timers.sql"),
+        ("kit", "003_outbox_published_index.sql"),
         ("svc", "001_things.sql"),
     ]
     assert second == []
