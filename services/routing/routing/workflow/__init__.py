@@ -4,9 +4,9 @@ Each function takes the worker's unit of work and plain values. Rules live in do
 adapters/repository.py; these modules string them together in one transaction, with the events
 (outbox) and the tasks for agencies on the bus (commands through `routing.tasks`):
 
-- engine: apply what the rules decided (save, record, publish, timers, tasks), open a route;
+- engine: apply what the rules decided (save, record, publish, timers, tasks);
 - actions / bus: what an agency does to its step, over HTTP or as a reply on the bus;
-- intake_events: supplements arrived, the dossier ended at the desk;
+- intake_events: a dossier received (its route opens), supplements arrived, the dossier ended;
 - deadlines / risk: due timers, the apology (Form 04), the lateness risk;
 - views: the control slip (Form 05) and the task lists.
 """
@@ -14,14 +14,8 @@ adapters/repository.py; these modules string them together in one transaction, w
 from routing.workflow.actions import act, reassign
 from routing.workflow.bus import bus_reply
 from routing.workflow.deadlines import apologise, fire
-from routing.workflow.engine import (
-    REPLIES_EXCHANGE,
-    SYSTEM,
-    TASKS_EXCHANGE,
-    open_route,
-    step_data,
-)
-from routing.workflow.intake_events import dossier_ended, supplements_arrived
+from routing.workflow.engine import REPLIES_EXCHANGE, SYSTEM, TASKS_EXCHANGE, step_data
+from routing.workflow.intake_events import dossier_ended, open_route, supplements_arrived
 from routing.workflow.risk import Workload, refresh_gauges, step_risk
 from routing.workflow.views import route_view, tasks_view
 

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from motcua_kit.db import UnitOfWork
-from motcua_kit.errors import PermanentError
 from motcua_kit.workcal import VN_TZ, WorkCalendar
 
 from routing import metrics
 from routing.adapters import repository as repo
 from routing.domain import route as steps_rules
-from routing.domain.agencies import BUS, Registry, UnknownAgency
+from routing.domain.agencies import BUS, Registry
 from routing.domain.deadlines import apology_due_at, reminder_at
 from routing.domain.route import Effect, Step
 from routing.providers import Policy
@@ -173,39 +172,6 @@ def advance(
     handed_by = dict(completed_by[-1].received_by or SYSTEM) if completed_by else SYSTEM
     assigned = steps_rules.assign_ready(steps, now, calendar, handed_by)
     apply_effects(uow, registry, calendar, policy, assigned, now)
-
-
-# --- opening a route (dossier.received) ---------------------------------------------------------------------------
-
-
-def open_route(
-    uow: UnitOfWork,
-    registry: Registry,
-    calendar: WorkCalendar,
-    policy: Policy,
-    event: Mapping[str, Any],
-    now: datetime,
-) -> None:
-    data = event["data"]
-    code, unit, procedure = data["code"], data["unit"], data["procedure"]
-    appointment = datetime.fromisoformat(data["due_at"])
-    try:
-        planned = steps_rules.plan_route(code, unit, procedure.get("route") or {}, registry)
-    except UnknownAgency as exc:  # the registry lacks an agency: an operator must add it
-        raise PermanentError(
-            f"no agency for {exc} (unit {unit}); add it to the agencies file"
-        ) from exc
-    if not repo.insert_route(uow, code, unit, procedure, appointment):
-        return
-    repo.save_steps(uow, planned)
-    uow.schedule(
-        "route.apology_check", code, apology_check_at(appointment, calendar), {"code": code}
-    )
-    handed_by = data.get("received_by") or SYSTEM
-    assigned = steps_rules.assign_ready(planned, now, calendar, handed_by)
-    apply_effects(uow, registry, calendar, policy, assigned, now)
-    if not planned:  # a procedure decided at the desk itself: nothing to route
-        complete_route(uow, code, [], now)
 
 
 def apology_check_at(appointment: datetime, calendar: WorkCalendar) -> datetime:

@@ -1,4 +1,4 @@
-"""What routing does when intake reports: supplements arrived, the dossier ended at the desk."""
+"""What routing does when intake reports: a dossier received, supplements arrived, a dossier ended."""
 
 from __future__ import annotations
 
@@ -8,21 +8,57 @@ from datetime import datetime
 from typing import Any
 
 from motcua_kit.db import UnitOfWork
+from motcua_kit.errors import PermanentError
 from motcua_kit.workcal import WorkCalendar
 
 from routing.adapters import repository as repo
 from routing.domain import route as steps_rules
-from routing.domain.agencies import Registry
+from routing.domain.agencies import Registry, UnknownAgency
 from routing.providers import Policy
 from routing.workflow.engine import (
+    SYSTEM,
     apology_check_at,
     apply_effects,
+    complete_route,
     disarm_timers,
     iso,
     withdraw_task_if_on_bus,
 )
 
 log = logging.getLogger(__name__)
+
+# --- dossier.received: open the route --------------------------------------------------------
+
+
+def open_route(
+    uow: UnitOfWork,
+    registry: Registry,
+    calendar: WorkCalendar,
+    policy: Policy,
+    event: Mapping[str, Any],
+    now: datetime,
+) -> None:
+    data = event["data"]
+    code, unit, procedure = data["code"], data["unit"], data["procedure"]
+    appointment = datetime.fromisoformat(data["due_at"])
+    try:
+        planned = steps_rules.plan_route(code, unit, procedure.get("route") or {}, registry)
+    except UnknownAgency as exc:  # the registry lacks an agency: an operator must add it
+        raise PermanentError(
+            f"no agency for {exc} (unit {unit}); add it to the agencies file"
+        ) from exc
+    if not repo.insert_route(uow, code, unit, procedure, appointment):
+        return
+    repo.save_steps(uow, planned)
+    uow.schedule(
+        "route.apology_check", code, apology_check_at(appointment, calendar), {"code": code}
+    )
+    handed_by = data.get("received_by") or SYSTEM
+    assigned = steps_rules.assign_ready(planned, now, calendar, handed_by)
+    apply_effects(uow, registry, calendar, policy, assigned, now)
+    if not planned:  # a procedure decided at the desk itself: nothing to route
+        complete_route(uow, code, [], now)
+
 
 # --- events from intake ----------------------------------------------------------------------
 
