@@ -351,6 +351,13 @@ def dossier_view(uow: UnitOfWork, officer: Officer, code: str) -> dict[str, Any]
     return record
 
 
+def list_for_unit(
+    uow: UnitOfWork, officer: Officer, status: str | None, limit: int
+) -> dict[str, Any]:
+    """The officer's unit's dossiers, newest first."""
+    return {"unit": officer.unit, "dossiers": repo.list_dossiers(uow, officer.unit, status, limit)}
+
+
 def history(uow: UnitOfWork, officer: Officer, code: str) -> dict[str, Any]:
     dossier_view(uow, officer, code)  # existence and unit check
     return {"code": code, "actions": repo.actions(uow, code)}

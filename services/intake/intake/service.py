@@ -84,8 +84,7 @@ class IntakeService(ops.OpsEndpoints):
     def list_dossiers(self, request: Request) -> Response:
         query = load_query(request, ListQuerySchema())
         officer = request.officer  # type: ignore[attr-defined]
-        rows = desk.repo.list_dossiers(self.db, officer.unit, query["status"], query["limit"])
-        return json_response({"unit": officer.unit, "dossiers": rows})
+        return json_response(desk.list_for_unit(self.db, officer, query["status"], query["limit"]))
 
     @http("GET", "/dossiers/<code>", roles=OFFICERS)
     def get_dossier(self, request: Request, code: str) -> Response:

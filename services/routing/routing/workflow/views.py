@@ -62,10 +62,12 @@ def _row(row: Any) -> dict[str, Any]:
 
 
 def tasks_view(
-    uow: UnitOfWork, calendar: WorkCalendar, agency_code: str, now: datetime
+    uow: UnitOfWork, calendar: WorkCalendar, officer: Officer, agency_code: str, now: datetime
 ) -> dict[str, Any]:
     """An agency's open steps, soonest due first, each with its lateness risk (null while its
-    clock is stopped for supplements)."""
+    clock is stopped for supplements). Only the agency's own officers (or an admin) read them."""
+    if officer.unit != agency_code and not officer.has_any(("admin",)):
+        raise ApiError(403, "other_agency", "Chỉ xem được việc của cơ quan mình")
     tasks = repo.agency_tasks(uow, agency_code)
     load = workloads(uow, calendar, [agency_code])[agency_code]
     return {
