@@ -74,6 +74,7 @@ class OutboxRelay:
         self.poll_interval = float(setting(config, "OUTBOX_POLL_SECONDS", 1.0))
         self.retention_days = int(setting(config, "OUTBOX_RETENTION_DAYS", 7))
         self.max_backoff = float(setting(config, "OUTBOX_MAX_BACKOFF_SECONDS", 30.0))
+        self.inbox_retention_days = int(setting(config, "INBOX_RETENTION_DAYS", 30))
         self.publisher = Publisher(
             config["AMQP_URI"],
             use_confirms=True,
@@ -152,13 +153,22 @@ class OutboxRelay:
         return len(rows)
 
     def prune(self) -> None:
-        """Forget published events past the retention, at most once a minute (not per event)."""
+        """Forget what is past its retention, at most once a minute (not per event): published
+        events, fired timers, and handled event ids older than any redelivery can be."""
         if time.monotonic() - self._pruned_at < PRUNE_EVERY:
             return
         with self.pool.connection() as conn:
             conn.execute(
                 "DELETE FROM outbox_events WHERE published_at < now() - make_interval(days => %s)",
                 (self.retention_days,),
+            )
+            conn.execute(
+                "DELETE FROM timers WHERE fired_at < now() - make_interval(days => %s)",
+                (self.retention_days,),
+            )
+            conn.execute(
+                "DELETE FROM inbox_events WHERE handled_at < now() - make_interval(days => %s)",
+                (self.inbox_retention_days,),
             )
         self._pruned_at = time.monotonic()
 
