@@ -2,6 +2,8 @@
 # Set up and start the platform locally: databases, migrations, catalogue, agencies, services, URLs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The settings and paths come from the Makefile: run through it when called directly.
+[[ -n ${MAKELEVEL:-} ]] || exec make up
 PY=.venv/bin/python
 # eventlet announces its own deprecation on every import; operators need not read it each time.
 export PYTHONWARNINGS="ignore::DeprecationWarning"

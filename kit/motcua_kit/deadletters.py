@@ -64,7 +64,9 @@ def redrive(amqp_uri: str, service: str, message_ids: set[str] | None = None) ->
         channel = conn.channel()
         producer = Producer(channel)
         queue = dead_letter_queue_name(service)
-        while True:
+        # At most what is there now: a message failing again must not be re-driven in a loop.
+        _name, waiting, _consumers = channel.queue_declare(queue=queue, durable=True, passive=True)
+        for _ in range(waiting):
             message = channel.basic_get(queue, no_ack=False)
             if message is None:
                 break

@@ -108,7 +108,6 @@ class OutboxRelay:
             try:
                 while self.drain_once() == BATCH:
                     pass
-                self.prune()
                 if self._failing:
                     log.info("outbox relay: publishing again", extra={"service": self.service})
                 self._failing = False
@@ -121,6 +120,13 @@ class OutboxRelay:
                 self._failing = True
                 metrics.OUTBOX_PUBLISH_FAILURES.labels(self.service).inc()
                 backoff = min(backoff * 2, self.max_backoff)
+                continue
+            try:
+                self.prune()
+            except Exception as exc:  # housekeeping only: publishing is not failing
+                log.warning(
+                    "outbox relay could not prune: %s", exc, extra={"service": self.service}
+                )
 
     def drain_once(self) -> int:
         """Publish one batch; returns how many rows it published."""

@@ -35,7 +35,15 @@ from intake.domain.reception import (
 
 log = logging.getLogger(__name__)
 
-SUPERVISING_ROLES = ("admin", "system", "processing")
+ANY_UNIT_ROLES = ("admin", "system")  # platform administrators and the services themselves
+
+
+def may_handle(uow: UnitOfWork, officer: Officer, code: str, unit: str) -> bool:
+    """The receiving unit's officers, an agency the dossier was handed to, or the platform
+    (the same rule as routing's control slip: the units involved)."""
+    if officer.unit == unit or officer.has_any(ANY_UNIT_ROLES):
+        return True
+    return officer.unit in repo.agencies_involved(uow, code)
 
 
 @dataclass(frozen=True)
@@ -232,7 +240,7 @@ def _dossier_for(uow: UnitOfWork, officer: Officer, code: str) -> Dossier:
     dossier = repo.load_dossier(uow, code, for_update=True)
     if dossier is None:
         raise not_found(f"Không tìm thấy hồ sơ {code}")
-    if dossier.unit != officer.unit and not officer.has_any(SUPERVISING_ROLES):
+    if not may_handle(uow, officer, code, dossier.unit):
         raise ApiError(403, "other_unit", "Hồ sơ thuộc đơn vị khác")
     return dossier
 
@@ -336,9 +344,7 @@ def dossier_view(uow: UnitOfWork, officer: Officer, code: str) -> dict[str, Any]
     record = repo.dossier_record(uow, code)
     if record is None:
         raise not_found(f"Không tìm thấy hồ sơ {code}")
-    if record["unit"] != officer.unit and not officer.has_any(
-        ("admin", "supervisor", "system", "processing")
-    ):
+    if not may_handle(uow, officer, code, record["unit"]):
         raise ApiError(403, "other_unit", "Hồ sơ thuộc đơn vị khác")
     procedure = record.pop("procedure")
     record.pop("pin_hash")

@@ -51,6 +51,9 @@ def agency_asks_supplement(
     uow: UnitOfWork, calendar: WorkCalendar, event: Mapping[str, Any], now: datetime
 ) -> None:
     data = event["data"]
+    dossier = repo.load_dossier(uow, data["code"])
+    if dossier is not None and dossier.status == life.AWAITING_SUPPLEMENT:
+        return  # the citizen has already been asked (once, as the law allows) — nothing to add
     body = {"missing": data.get("missing") or [], "reason": data.get("reason") or ""}
     try:
         desk.request_supplement(uow, calendar, _agency(data), data["code"], body, now)
@@ -92,5 +95,8 @@ def apology_issued(
     new_due = datetime.combine(
         datetime.fromisoformat(data["new_date"]).date(), calendar.office_hours.closing, calendar.tz
     )
-    change = life.reschedule(dossier, new_due)
-    desk.apply_change(uow, _agency(data), change, now, {"reason": data.get("reason")})
+    try:
+        change = life.reschedule(dossier, new_due)
+        desk.apply_change(uow, _agency(data), change, now, {"reason": data.get("reason")})
+    except ApiError as exc:
+        raise _as_permanent(exc) from exc

@@ -57,6 +57,12 @@ class RoutingService(ops.OpsEndpoints):
     def on_dossier_received(self, event: dict[str, Any]) -> None:
         workflow.open_route(self.db, self.agencies, self.calendar, self.policy, event, self.now())
 
+    @consume("intake", "dossier.supplement_requested")
+    def on_dossier_supplement_requested(self, event: dict[str, Any]) -> None:
+        workflow.supplement_requested_at_desk(
+            self.db, self.agencies, self.calendar, self.policy, event, self.now()
+        )
+
     @consume("intake", "dossier.supplemented")
     def on_dossier_supplemented(self, event: dict[str, Any]) -> None:
         workflow.supplements_arrived(

@@ -213,3 +213,13 @@ def record_lookup_failure(uow: UnitOfWork, client: str) -> None:
 def set_current_step(uow: UnitOfWork, code: str, current: dict[str, Any] | None) -> None:
     value = Jsonb(current) if current is not None else None
     uow.execute("UPDATE dossiers SET current_step = %s WHERE code = %s", (value, code))
+
+
+def agencies_involved(uow: UnitOfWork, code: str) -> set[str]:
+    """Every agency routing has handed the dossier to."""
+    rows = uow.fetchall(
+        "SELECT DISTINCT details->>'agency' AS agency FROM dossier_actions "
+        "WHERE dossier_code = %s AND action = 'transferred'",
+        (code,),
+    )
+    return {r["agency"] for r in rows if r["agency"]}

@@ -15,7 +15,12 @@ from routing.workflow.actions import act, reassign
 from routing.workflow.bus import bus_reply
 from routing.workflow.deadlines import apologise, fire
 from routing.workflow.engine import REPLIES_EXCHANGE, SYSTEM, TASKS_EXCHANGE, step_data
-from routing.workflow.intake_events import dossier_ended, open_route, supplements_arrived
+from routing.workflow.intake_events import (
+    dossier_ended,
+    open_route,
+    supplement_requested_at_desk,
+    supplements_arrived,
+)
 from routing.workflow.risk import Workload, refresh_gauges, step_risk
 from routing.workflow.views import route_view, tasks_view
 
@@ -35,6 +40,7 @@ __all__ = [
     "route_view",
     "step_data",
     "step_risk",
+    "supplement_requested_at_desk",
     "supplements_arrived",
     "tasks_view",
 ]

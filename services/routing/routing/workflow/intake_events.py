@@ -14,6 +14,7 @@ from motcua_kit.workcal import WorkCalendar
 from routing.adapters import repository as repo
 from routing.domain import route as steps_rules
 from routing.domain.agencies import Registry, UnknownAgency
+from routing.domain.route import Effect
 from routing.providers import Policy
 from routing.workflow.engine import (
     SYSTEM,
@@ -43,7 +44,10 @@ def open_route(
     appointment = datetime.fromisoformat(data["due_at"])
     try:
         planned = steps_rules.plan_route(code, unit, procedure.get("route") or {}, registry)
-    except UnknownAgency as exc:  # the registry lacks an agency: an operator must add it
+    except (
+        UnknownAgency,
+        ValueError,
+    ) as exc:  # the registry lacks an agency: an operator must add it
         raise PermanentError(
             f"no agency for {exc} (unit {unit}); add it to the agencies file"
         ) from exc
@@ -102,3 +106,29 @@ def dossier_ended(
     uow.cancel_timer("route.apology_check", code)
     repo.set_route_status(uow, code, "cancelled", now)
     uow.emit("route.cancelled", code, {"code": code, "at": iso(now), "reason": event["type"]})
+
+
+def supplement_requested_at_desk(
+    uow: UnitOfWork,
+    registry: Registry,
+    calendar: WorkCalendar,
+    policy: Policy,
+    event: Mapping[str, Any],
+    now: datetime,
+) -> None:
+    """The dossier's clock stopped (asked at the desk, or by an agency): every agency's stops too.
+
+    Steps already paused (the agency that asked) are left as they are; the pauses recorded here
+    also mark that the dossier's one supplement request has been used.
+    """
+    data = event["data"]
+    if repo.route(uow, data["code"]) is None:
+        return
+    steps = repo.lock_route_steps(uow, data["code"])
+    effects = []
+    for s in steps:
+        if s.status in steps_rules.HELD:
+            paused = steps_rules.request_supplement(s, now, calendar)
+            details = {"actor": data.get("actor"), "missing": data.get("missing"), "by": "dossier"}
+            effects.append(Effect(paused.step, paused.event_type, {**paused.data, **details}))
+    apply_effects(uow, registry, calendar, policy, effects, now)

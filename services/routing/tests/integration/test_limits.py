@@ -55,3 +55,45 @@ def test_only_the_receiving_units_supervisor_reassigns(platform):
     )
     assert elsewhere.status_code == 403 and elsewhere.json()["error"] == "other_unit"
     assert platform.step(f"{code}/1.1")["agency_code"] == COMMUNE
+
+
+def test_a_supplement_asked_at_the_desk_stops_every_agencys_clock(platform, make_token):
+    code = platform.submit()["code"]
+    platform.wait_step(f"{code}/1.1", "assigned")
+    platform.finish(f"{code}/1.1", COMMUNE)
+    platform.wait_step(f"{code}/2.2", "assigned")
+    body = {"missing": MISSING, "reason": "Thiếu bản rõ nét"}
+    token = make_token("reception", unit=COMMUNE)
+    asked = platform.intake.post(f"/dossiers/{code}/supplement-request", json=body, token=token)
+    assert asked.status_code == 200, asked.text
+
+    platform.wait_step(f"{code}/2.1", "awaiting_supplement")
+    platform.wait_step(f"{code}/2.2", "awaiting_supplement")
+    again = platform.act(
+        f"{code}/2.2", "supplement-request", INSURANCE, expect=409, missing=MISSING, reason="Lại"
+    )
+    assert again["error"] in ("supplement_already_requested", "invalid_step_status")
+
+
+def test_an_agency_not_holding_the_dossier_cannot_act_on_it_at_the_desk(platform):
+    code = platform.submit()["code"]
+    platform.wait_step(f"{code}/1.1", "assigned")
+    stranger = platform.intake.post(
+        f"/dossiers/{code}/refusal",
+        json={"reason": "Không thuộc thẩm quyền"},
+        token=platform.token(JUSTICE),
+    )
+    assert stranger.status_code == 403 and stranger.json()["error"] == "other_unit"
+    assert (
+        platform.intake.get(f"/dossiers/{code}", token=platform.token(JUSTICE)).status_code == 403
+    )
+    platform.finish(f"{code}/1.1", COMMUNE)
+    platform.wait_step(f"{code}/2.2", "assigned")
+    platform.wait_dossier(code, "in_progress")
+
+    def reads(unit: str) -> bool:
+        return platform.intake.get(f"/dossiers/{code}", token=platform.token(unit)).ok
+
+    # Both parallel agencies, once intake has followed their hand-overs, read it at the desk.
+    platform.eventually(lambda: reads(POLICE) and reads(INSURANCE), "agencies see the dossier")
+    assert not reads(JUSTICE)

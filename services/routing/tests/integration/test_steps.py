@@ -85,7 +85,12 @@ def test_supplement_request_stops_the_step_clock_until_the_desk_has_the_papers(
     assert resumed["paused_at"] is None and resumed["remaining_seconds"] is None
     assert resumed["due_at"] > due - timedelta(days=30), "the clock restarted from the papers"
     assert resumed["due_at"] >= due - timedelta(seconds=1), "with the time that was left"
-    assert tap.wait_for("step.resumed", code)["data"]["paused_working_days"] >= 10
+    # The dossier's clock stopped for every agency: police's step paused and resumed too.
+    resumed_events = {
+        e["data"]["step_id"]: e["data"] for e in tap.wait_count("step.resumed", code, 2)
+    }
+    assert set(resumed_events) == {step, f"{code}/2.1"}
+    assert resumed_events[step]["paused_working_days"] >= 10
     platform.wait_dossier(code, "in_progress")
 
 
