@@ -151,14 +151,8 @@ def advance(
     """After a step moved: end the route on refusal, assign the next stage, or complete it."""
     steps = repo.steps(uow, code)
     if any(s.status == steps_rules.REFUSED for s in steps):
-        cancelled = steps_rules.cancel_all(steps, now)
-        repo.save_steps(uow, cancelled)
-        for s in cancelled:
-            disarm_timers(uow, s)
-            withdraw_task_if_on_bus(uow, registry, s)
+        end_route(uow, registry, code, steps, "refused", now)
         refused = next(s for s in steps if s.status == steps_rules.REFUSED)
-        repo.set_route_status(uow, code, "refused", now)
-        uow.cancel_timer("route.apology_check", code)
         uow.emit(
             "route.refused",
             code,
@@ -176,3 +170,21 @@ def advance(
 
 def apology_check_at(appointment: datetime, calendar: WorkCalendar) -> datetime:
     return apology_due_at(appointment, calendar)
+
+
+def end_route(
+    uow: UnitOfWork,
+    registry: Registry,
+    code: str,
+    steps: Sequence[Step],
+    status: str,
+    now: datetime,
+) -> None:
+    """Stop every unfinished step (timers off, tasks withdrawn from bus agencies), close the route."""
+    cancelled = steps_rules.cancel_all(steps, now)
+    repo.save_steps(uow, cancelled)
+    for s in cancelled:
+        disarm_timers(uow, s)
+        withdraw_task_if_on_bus(uow, registry, s)
+    uow.cancel_timer("route.apology_check", code)
+    repo.set_route_status(uow, code, status, now)

@@ -21,9 +21,8 @@ from routing.workflow.engine import (
     apology_check_at,
     apply_effects,
     complete_route,
-    disarm_timers,
+    end_route,
     iso,
-    withdraw_task_if_on_bus,
 )
 
 log = logging.getLogger(__name__)
@@ -44,13 +43,12 @@ def open_route(
     appointment = datetime.fromisoformat(data["due_at"])
     try:
         planned = steps_rules.plan_route(code, unit, procedure.get("route") or {}, registry)
-    except (
-        UnknownAgency,
-        ValueError,
-    ) as exc:  # the registry lacks an agency: an operator must add it
+    except UnknownAgency as exc:  # the registry lacks an agency: an operator must add it
         raise PermanentError(
             f"no agency for {exc} (unit {unit}); add it to the agencies file"
         ) from exc
+    except ValueError as exc:  # a route the domain cannot read will not improve on retry
+        raise PermanentError(f"route of {procedure.get('code')} is malformed: {exc}") from exc
     if not repo.insert_route(uow, code, unit, procedure, appointment):
         return
     repo.save_steps(uow, planned)
@@ -98,13 +96,7 @@ def dossier_ended(
     found = repo.route(uow, code, for_update=True)
     if found is None or found["status"] != "open":
         return
-    cancelled = steps_rules.cancel_all(repo.steps(uow, code), now)
-    repo.save_steps(uow, cancelled)
-    for s in cancelled:
-        disarm_timers(uow, s)
-        withdraw_task_if_on_bus(uow, registry, s)
-    uow.cancel_timer("route.apology_check", code)
-    repo.set_route_status(uow, code, "cancelled", now)
+    end_route(uow, registry, code, repo.steps(uow, code), "cancelled", now)
     uow.emit("route.cancelled", code, {"code": code, "at": iso(now), "reason": event["type"]})
 
 
