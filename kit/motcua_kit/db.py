@@ -142,6 +142,15 @@ class UnitOfWork:
         )
         return row is not None
 
+    def commit(self) -> None:
+        """Commit what is done so far; the worker goes on in a new transaction.
+
+        For a worker that must not hold locks while it waits on the outside world (a sender
+        claims rows, commits, sends, then records the outcomes).
+        """
+        if self._conn is not None:
+            self._conn.commit()
+
     def finish(self, commit: bool) -> None:
         if self._conn is None:
             return

@@ -124,3 +124,28 @@ def load_fixtures(path: Path, module_name: str) -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def eventually(check: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:
+    """Poll `check` until it returns something truthy; fail naming `what` after `timeout` s."""
+    import time
+
+    import eventlet
+
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        assert time.monotonic() < deadline, f"no {what} within {timeout} s"
+        eventlet.sleep(0.05)
+    return result
+
+
+def sql_runner(database_url: str) -> Callable[..., list[dict[str, Any]]]:
+    """`run(query, params)`: one SQL statement on a test database (autocommit); returns the rows."""
+    from psycopg.rows import dict_row
+
+    def run(query: str, params: Any = ()) -> list[dict[str, Any]]:
+        with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+            cursor = conn.execute(query, params)
+            return cursor.fetchall() if cursor.description else []
+
+    return run

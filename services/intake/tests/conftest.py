@@ -11,16 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import eventlet
-import psycopg
 import pytest
 import requests
 from intake.catalogue_loader import load as load_catalogue
 from intake.service import IntakeService
 from kombu import Connection, Exchange, Queue, binding
-from motcua_kit.testing import base_config, http_port, wait_outbox_drained
+from motcua_kit.testing import base_config, http_port, sql_runner, wait_outbox_drained
 from motcua_kit.workcal import WorkCalendar
 from nameko.testing.utils import find_free_port
-from psycopg.rows import dict_row
 from requests.adapters import HTTPAdapter
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
@@ -101,13 +99,7 @@ def work_calendar() -> WorkCalendar:
 @pytest.fixture(scope="session")
 def intake_sql(intake_database: str) -> Callable[..., list[dict[str, Any]]]:
     """Run one SQL statement on intake's test database (autocommit); returns the rows."""
-
-    def run(query: str, params: Any = ()) -> list[dict[str, Any]]:
-        with psycopg.connect(intake_database, autocommit=True, row_factory=dict_row) as conn:
-            cursor = conn.execute(query, params)
-            return cursor.fetchall() if cursor.description else []
-
-    return run
+    return sql_runner(intake_database)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import json
 import secrets
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,15 +22,20 @@ from typing import Any
 from urllib.parse import quote
 
 import eventlet
-import psycopg
 import pytest
 import requests
 from kombu import Connection, Exchange, Queue, binding
-from motcua_kit.testing import base_config, http_port, load_fixtures, wait_outbox_drained
+from motcua_kit.testing import (
+    base_config,
+    http_port,
+    load_fixtures,
+    sql_runner,
+    wait_outbox_drained,
+)
+from motcua_kit.testing import eventually as kit_eventually
 from motcua_kit.workcal import WorkCalendar
 from nameko.testing.utils import find_free_port
 from prometheus_client.parser import text_string_to_metric_families
-from psycopg.rows import dict_row
 from routing.domain.agencies import BUS, registry_from_data
 from routing.provision import Management, provision
 from routing.service import RoutingService
@@ -58,12 +62,7 @@ Api = _intake.Api
 
 
 def eventually(check: Callable[[], Any], what: str, timeout: float = TIMEOUT) -> Any:
-    """Poll `check` until it returns something truthy; fail naming `what` after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, f"no {what} within {timeout} s"
-        eventlet.sleep(0.05)
-    return result
+    return kit_eventually(check, what, timeout)
 
 
 # --- the database ------------------------------------------------------------------------------
@@ -77,13 +76,7 @@ def routing_database(migrated_database: Callable[[str, Path], str]) -> str:
 @pytest.fixture(scope="session")
 def routing_sql(routing_database: str) -> Callable[..., list[dict[str, Any]]]:
     """Run one SQL statement on routing's test database (autocommit); returns the rows."""
-
-    def run(query: str, params: Any = ()) -> list[dict[str, Any]]:
-        with psycopg.connect(routing_database, autocommit=True, row_factory=dict_row) as conn:
-            cursor = conn.execute(query, params)
-            return cursor.fetchall() if cursor.description else []
-
-    return run
+    return sql_runner(routing_database)
 
 
 @pytest.fixture(scope="session")

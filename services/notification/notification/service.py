@@ -1,0 +1,138 @@
+"""notification's nameko entrypoints: parse, call the workflow, reply. Nothing else belongs here."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from motcua_kit import metrics, ops
+from motcua_kit.consumer import consume
+from motcua_kit.db import Database, UnitOfWork
+from motcua_kit.errors import ApiError
+from motcua_kit.http import http, json_response, load_json, load_query
+from motcua_kit.providers import Clock
+from nameko.dependency_providers import Config
+from nameko.timer import timer
+from werkzeug.wrappers import Request, Response
+
+from notification import workflow
+from notification.domain.directory import Directory
+from notification.providers import (
+    Channels,
+    ChannelSet,
+    DeliveryPolicy,
+    MessageTemplates,
+    Recipients,
+)
+from notification.schemas import (
+    DeliveryLogQuery,
+    PreviewSchema,
+    SmsReportSchema,
+    SubscriberSchema,
+)
+from notification.settings import Settings
+from notification.templates import Templates
+
+OFFICERS = ("reception", "processing", "supervisor", "admin")
+TEMPLATE_READERS = ("supervisor", "admin")
+
+
+class NotificationService(ops.OpsEndpoints):
+    name = "notification"
+
+    db: UnitOfWork = Database()
+    channels: ChannelSet = Channels()
+    templates: Templates = MessageTemplates()
+    directory: Directory = Recipients()
+    settings: Settings = DeliveryPolicy()
+    now: Callable[[], datetime] = Clock()
+    config: dict[str, Any] = Config()
+    timing = metrics.EntrypointMetrics()
+
+    # --- events: one queue per source, every type (webhook subscribers choose among them) ----
+
+    @consume("intake", "#", queue_name="notification.intake-events")
+    def on_intake_event(self, event: dict[str, Any]) -> None:
+        workflow.handle_event(
+            self.db, self.templates, self.directory, self.settings, event, self.now()
+        )
+
+    @consume("routing", "#", queue_name="notification.routing-events")
+    def on_routing_event(self, event: dict[str, Any]) -> None:
+        workflow.handle_event(
+            self.db, self.templates, self.directory, self.settings, event, self.now()
+        )
+
+    # --- sending ------------------------------------------------------------------------------
+
+    @timer(interval=0.5)
+    def send_due(self) -> None:
+        workflow.dispatch(self.db, self.channels, self.templates, self.settings, self.now)
+
+    # --- officers: the delivery log ----------------------------------------------------------
+
+    @http("GET", "/notifications", roles=OFFICERS)
+    def notifications(self, request: Request) -> Response:
+        query = load_query(request, DeliveryLogQuery())
+        officer = request.officer  # type: ignore[attr-defined]
+        return json_response(workflow.delivery_log(self.db, officer, query["dossier"]))
+
+    # --- templates -----------------------------------------------------------------------------
+
+    @http("GET", "/templates", roles=TEMPLATE_READERS)
+    def template_list(self, request: Request) -> Response:
+        return json_response(workflow.template_list(self.templates))
+
+    @http("GET", "/templates/<kind>/<channel>/<language>/preview", roles=TEMPLATE_READERS)
+    def sample_preview(self, request: Request, kind: str, channel: str, language: str) -> Response:
+        return json_response(workflow.preview(self.templates, kind, channel, language, {}))
+
+    @http("POST", "/templates/<kind>/<channel>/<language>/preview", roles=TEMPLATE_READERS)
+    def preview(self, request: Request, kind: str, channel: str, language: str) -> Response:
+        body = load_json(request, PreviewSchema())
+        return json_response(
+            workflow.preview(self.templates, kind, channel, language, body["facts"])
+        )
+
+    # --- webhook subscribers (operators) -----------------------------------------------------
+
+    @http("POST", "/webhooks", roles=("admin",))
+    def subscribe(self, request: Request) -> Response:
+        body = load_json(request, SubscriberSchema())
+        officer = request.officer  # type: ignore[attr-defined]
+        return json_response(workflow.subscribe(self.db, officer, body), 201)
+
+    @http("GET", "/webhooks", roles=("admin",))
+    def subscriber_list(self, request: Request) -> Response:
+        return json_response(workflow.subscriber_list(self.db))
+
+    @http("GET", "/webhooks/<subscriber_id>", roles=("admin",))
+    def subscriber(self, request: Request, subscriber_id: str) -> Response:
+        return json_response(workflow.show_subscriber(self.db, subscriber_id))
+
+    @http("DELETE", "/webhooks/<subscriber_id>", roles=("admin",))
+    def unsubscribe(self, request: Request, subscriber_id: str) -> Response:
+        return json_response(workflow.delete_subscriber(self.db, subscriber_id, self.now()))
+
+    @http("POST", "/webhooks/<subscriber_id>/redrive", roles=("admin",))
+    def redrive(self, request: Request, subscriber_id: str) -> Response:
+        officer = request.officer  # type: ignore[attr-defined]
+        return json_response(workflow.redrive(self.db, officer, subscriber_id, self.now()))
+
+    # --- the SMS gateway's delivery reports (authenticated by a shared token) ----------------
+
+    @http("POST", "/sms/delivery-reports", public=True)
+    def sms_report(self, request: Request) -> Response:
+        expected = self.config.get("SMS_REPORT_TOKEN") or ""
+        given = request.headers.get("X-Motcua-Token", "")
+        if not expected or not hmac.compare_digest(expected, given):
+            raise ApiError(401, "unauthorized", "Thiếu hoặc sai mã xác thực của cổng SMS")
+        body = load_json(request, SmsReportSchema())
+        return json_response(workflow.sms_report(self.db, body, self.now()))
+
+    # --- operations (health and metrics come from OpsEndpoints) -----------------------------
+
+    def refresh_gauges(self) -> None:
+        workflow.refresh_gauges(self.db, self.now())

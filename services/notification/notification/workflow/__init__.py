@@ -1,0 +1,33 @@
+"""notification's use cases: each takes its dependencies and the time, and does one thing."""
+
+from notification.workflow.dispatch import dispatch
+from notification.workflow.planning import handle_event
+from notification.workflow.views import (
+    delivery_log,
+    preview,
+    refresh_gauges,
+    sms_report,
+    template_list,
+)
+from notification.workflow.webhooks import (
+    delete_subscriber,
+    redrive,
+    show_subscriber,
+    subscribe,
+    subscriber_list,
+)
+
+__all__ = [
+    "delete_subscriber",
+    "delivery_log",
+    "dispatch",
+    "handle_event",
+    "preview",
+    "redrive",
+    "refresh_gauges",
+    "show_subscriber",
+    "sms_report",
+    "subscribe",
+    "subscriber_list",
+    "template_list",
+]
