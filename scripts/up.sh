@@ -12,13 +12,16 @@ BUS_AGENCY=CA.H38.08  # the seeded agency whose own system works on the bus (ref
 
 # Check before doing anything: which of PostgreSQL / RabbitMQ is missing, and how to start it.
 if ! $PY -m motcua_kit.preflight --database-url "$INTAKE_DATABASE_URL" \
-    --database-url "$ROUTING_DATABASE_URL" --amqp-uri "$AMQP_URI"; then
+    --database-url "$ROUTING_DATABASE_URL" --database-url "$NOTIFICATION_DATABASE_URL" \
+    --amqp-uri "$AMQP_URI"; then
   echo "make up: fix the above, then run make up again." >&2
   exit 1
 fi
 
 $PY -m motcua_kit.migrate --database-url "$INTAKE_DATABASE_URL" --service intake --dir services/intake/migrations
 $PY -m motcua_kit.migrate --database-url "$ROUTING_DATABASE_URL" --service routing --dir services/routing/migrations
+$PY -m motcua_kit.migrate --database-url "$NOTIFICATION_DATABASE_URL" --service notification \
+  --dir services/notification/migrations
 $PY -m intake.catalogue_loader --database-url "$INTAKE_DATABASE_URL"
 
 running() { [[ -f .run/$1.pid ]] && kill -0 "$(cat ".run/$1.pid")" 2>/dev/null; }
@@ -46,6 +49,10 @@ start_service() {  # name module config port
 
 start_service intake intake.service services/intake/config.yml "$INTAKE_PORT"
 start_service routing routing.service services/routing/config.yml "$ROUTING_PORT"
+# Locally, email and SMS go to files (an operator points them at SMTP and an SMS gateway instead).
+export EMAIL_TRANSPORT=${EMAIL_TRANSPORT:-folder} MAIL_FOLDER=${MAIL_FOLDER:-.run/mail}
+export SMS_TRANSPORT=${SMS_TRANSPORT:-file} SMS_FILE=${SMS_FILE:-.run/sms.jsonl}
+start_service notification notification.service services/notification/config.yml "$NOTIFICATION_PORT"
 
 # The bus agency: its RabbitMQ user and queue, then the reference adapter playing its system.
 adapter=agency-$BUS_AGENCY
@@ -72,6 +79,8 @@ cat <<MSG
 motcua is running.
   intake        http://localhost:$INTAKE_PORT   (catalogue: /procedures, health: /health, metrics: /metrics)
   routing       http://localhost:$ROUTING_PORT   (control slip: /dossiers/<code>/route, tasks: /agencies/<code>/tasks)
+  notification  http://localhost:$NOTIFICATION_PORT   (delivery log: /notifications?dossier=<code>, templates: /templates)
+                email -> $( [[ $EMAIL_TRANSPORT == folder ]] && echo "$MAIL_FOLDER/*.eml" || echo "SMTP ${SMTP_HOST:-127.0.0.1}" ), SMS -> $( [[ $SMS_TRANSPORT == file ]] && echo "$SMS_FILE" || echo "${SMS_GATEWAY_URL:-}" )
   bus agency    $BUS_AGENCY answered by the reference adapter (log: .run/$adapter.log)
 
 Demo tokens (valid 12 h):
@@ -79,6 +88,7 @@ Demo tokens (valid 12 h):
   processing, commune 000.00.08.H38:    $(token processing 000.00.08.H38)
   processing, Social Insurance BHXH.H38: $(token processing BHXH.H38)
   supervisor, 000.00.08.H38:            $(token supervisor 000.00.08.H38)
+  admin (webhooks), 000.00.08.H38:      $(token admin 000.00.08.H38)
 
 Try:
   curl localhost:$INTAKE_PORT/procedures

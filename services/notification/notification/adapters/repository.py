@@ -93,7 +93,8 @@ def insert_delivery(uow: UnitOfWork, row: dict[str, Any]) -> bool:
         "created_at",
         "updated_at",
     ]
-    values = {"id": uuid.uuid4(), "state": "pending", **row}
+    # Every column is written, so a missing value would be NULL, not the column's default.
+    values = {"id": uuid.uuid4(), "state": "pending", "urgent": False, **row}
     values.setdefault("updated_at", values["created_at"])
     inserted = uow.fetchone(
         f"INSERT INTO deliveries ({', '.join(columns)}) VALUES "  # noqa: S608 (fixed names)
