@@ -27,6 +27,16 @@ def load_config(path: str) -> dict[str, Any]:
     return config
 
 
+def service_checks(module_name: str, config: dict[str, Any]) -> list[str]:
+    """A service module may define `check_config(config) -> list[str]`: settings it would refuse
+    at start, said in plain words here instead of a traceback from inside a container."""
+    import importlib
+
+    module = importlib.import_module(module_name)
+    check = getattr(module, "check_config", None)
+    return list(check(config)) if check else []
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", required=True)
@@ -42,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     problem = preflight.check_rabbitmq(config["AMQP_URI"])
     if problem:
         problems.append(problem)
+    problems.extend(service_checks(args.service, config))
     if problems:
         sys.stderr.write(f"{args.service} cannot start:\n" + "\n".join(problems) + "\n")
         return 2

@@ -101,9 +101,13 @@ class Channels(DependencyProvider):
 class MessageTemplates(DependencyProvider):
     """The default templates, overridden file by file from `TEMPLATES_DIR`; all checked at start."""
 
+    @staticmethod
+    def load(config: dict[str, Any]) -> Templates:
+        override = setting(config, "TEMPLATES_DIR")
+        return Templates(Path(override) if override else None)
+
     def setup(self) -> None:
-        override = setting(self.container.config, "TEMPLATES_DIR")
-        self.templates = Templates(Path(override) if override else None)
+        self.templates = self.load(self.container.config)
 
     def get_dependency(self, worker_ctx: Any) -> Templates:
         return self.templates
@@ -112,9 +116,17 @@ class MessageTemplates(DependencyProvider):
 class Recipients(DependencyProvider):
     """`RECIPIENTS_FILE` (default: the seeded file): officers and supervisors per agency."""
 
+    @staticmethod
+    def load(config: dict[str, Any]) -> Directory:
+        path = Path(setting(config, "RECIPIENTS_FILE") or DEFAULT_RECIPIENTS)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise ValueError(f"RECIPIENTS_FILE {path} is not JSON: {exc}") from None
+        return directory_from_data(data)
+
     def setup(self) -> None:
-        path = Path(setting(self.container.config, "RECIPIENTS_FILE") or DEFAULT_RECIPIENTS)
-        self.directory = directory_from_data(json.loads(path.read_text(encoding="utf-8")))
+        self.directory = self.load(self.container.config)
 
     def get_dependency(self, worker_ctx: Any) -> Directory:
         return self.directory

@@ -25,6 +25,7 @@ from notification.providers import (
     DeliveryPolicy,
     MessageTemplates,
     Recipients,
+    channels_from_config,
 )
 from notification.schemas import (
     DeliveryLogQuery,
@@ -32,11 +33,28 @@ from notification.schemas import (
     SmsReportSchema,
     SubscriberSchema,
 )
-from notification.settings import Settings
+from notification.settings import Settings, settings_from_config
 from notification.templates import Templates
 
 OFFICERS = ("reception", "processing", "supervisor", "admin")
 TEMPLATE_READERS = ("supervisor", "admin")
+
+
+def check_config(config: dict[str, Any]) -> list[str]:
+    """What `python -m motcua_kit.run` reports before starting: every setting the providers would
+    refuse (channels, policy, recipients file, templates), in one list."""
+    problems = []
+    for check in (
+        channels_from_config,
+        settings_from_config,
+        MessageTemplates.load,
+        Recipients.load,
+    ):
+        try:
+            check(config)
+        except (ValueError, OSError) as exc:
+            problems.append(f"notification: {exc}")
+    return problems
 
 
 class NotificationService(ops.OpsEndpoints):
