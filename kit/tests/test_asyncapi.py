@@ -1,6 +1,7 @@
 """The event contract, docs/events/asyncapi.yaml: a well-formed AsyncAPI document whose schemas
-accept the events intake and routing build (and the commands and replies exchanged with agencies)
-and reject broken ones, and that documents exactly the event types the code can emit."""
+accept the events intake, routing and notification build (and the commands and replies exchanged
+with agencies) and reject broken ones, and that documents exactly the event types the code can
+emit."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import copy
 import json
 import re
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,16 @@ import yaml
 from intake.domain import dossier as life
 from intake.routing_events import _agency
 from jsonschema import Draft7Validator, FormatChecker
+from motcua_kit.auth import Officer
 from motcua_kit.events import CONTENT_TYPE, new_event, parse_event
 from motcua_kit.workcal import VN_TZ, WorkCalendar
+from notification.domain import outcome
+from notification.domain.masking import mask_email
+from notification.settings import settings_from_config
+from notification.templates import Templates
+from notification.workflow.dispatch import record as record_outcome
+from notification.workflow.views import sms_report
+from notification.workflow.webhooks import redrive
 from referencing import Registry
 from referencing.jsonschema import DRAFT7
 from routing import workflow
@@ -52,9 +61,16 @@ ROUTING_TYPES = (
     "route.apology_requested",
     "route.apology_issued",
 )
+NOTIFICATION_TYPES = (
+    "notification.sent",
+    "notification.failed",
+    "notification.delivered",
+    "notification.webhook_suspended",
+    "notification.webhook_resumed",
+)
 COMMAND_TYPES = ("task.assigned", "task.withdrawn")
 REPLY = "agency.reply"
-EVENT_TYPES = (*INTAKE_TYPES, *ROUTING_TYPES, *COMMAND_TYPES, REPLY)
+EVENT_TYPES = (*INTAKE_TYPES, *ROUTING_TYPES, *NOTIFICATION_TYPES, *COMMAND_TYPES, REPLY)
 
 FORMATS = FormatChecker()
 
@@ -355,6 +371,171 @@ DATA[REPLY] = {
 }
 OPTIONAL = {REPLY: {"note", "officer_id", "officer_name"}}
 
+# --- realistic notification events: its workflow run against a stand-in unit of work ------------
+
+
+class RecordingUow:
+    """Stands in for motcua_kit.db.UnitOfWork so that notification's own workflow functions build
+    the events: each query gets the next of `answers` (what its SELECT or UPDATE ... RETURNING
+    would give, in the order the function asks), and `emit` records instead of writing the outbox."""
+
+    def __init__(self, *answers: Any) -> None:
+        self.answers = list(answers)
+        self.params: list[Any] = []
+        self.emitted: list[tuple[str, str, dict[str, Any]]] = []
+
+    def execute(self, query: str, params: Any = None) -> None:
+        self.params.append(params)
+
+    def fetchone(self, query: str, params: Any = None) -> Any:
+        self.params.append(params)
+        return self.answers.pop(0)
+
+    fetchall = fetchone
+
+    def emit(self, event_type: str, subject: str, data: dict[str, Any]) -> dict[str, Any]:
+        self.emitted.append((event_type, subject, data))
+        return new_event("notification", event_type, subject, data)
+
+
+NOTIFIED = datetime(2025, 7, 2, 2, 15, 9, 250000, tzinfo=UTC)  # just after the reception
+ADDRESS, PHONE = "anh.nguyen@example.vn", "0912345678"
+TEXT = f"Hồ sơ {CODE} đã được tiếp nhận, hẹn trả 07/07/2025. Tra cứu: mã PIN 048213"
+HOOK = uuid.UUID("5b0e2f7c-3a41-4c8e-9d2b-7f1e6a3c9d04")
+ADMIN = Officer("admin-2", "Phạm Thị Thu", "000.00.08.H38", ("admin",))
+
+
+def delivery(**values: Any) -> dict[str, Any]:
+    """A row of notification's `deliveries`, as `claim` hands it to the sender (being sent)."""
+    return {
+        "id": uuid.uuid4(),
+        "event_id": "0b5c7a3e-2f41-4d0e-9c1a-6d3f1e2b7a90",
+        "event_type": "dossier.received",
+        "dossier_code": CODE,
+        "message": "receipt",
+        "channel": "email",
+        "audience": "citizen",
+        "recipient": ADDRESS,
+        "language": "vi",
+        "subject": f"Biên nhận hồ sơ {CODE}",
+        "body": TEXT,
+        "urgent": False,
+        "segments": None,
+        "encoding": None,
+        "state": "sending",
+        "attempts": 1,
+        "schedule_from": 0,
+        "next_attempt_at": NOTIFIED,
+        "lease_until": NOTIFIED + timedelta(minutes=5),
+        "deferred_reason": None,
+        "failure": None,
+        "last_error": None,
+        "provider_id": None,
+        "created_at": NOTIFIED,
+        "sent_at": None,
+        "delivered_at": None,
+        "failed_at": None,
+        "updated_at": NOTIFIED,
+        **values,
+    }
+
+
+def subscriber(**values: Any) -> dict[str, Any]:
+    """A row of notification's `webhook_subscribers`."""
+    return {
+        "id": HOOK,
+        "name": "Hệ thống báo cáo Hà Tĩnh",
+        "url": "https://baocao.hatinh.example/motcua/events?token=k7Qx2",
+        "event_types": ["dossier.received", "dossier.returned"],
+        "secret": "a-secret-of-32-characters-or-so!",
+        "state": "active",
+        "consecutive_failures": 0,
+        "last_error": None,
+        "suspended_at": None,
+        "created_by": "admin-2",
+        "created_at": NOTIFIED - timedelta(days=30),
+        **values,
+    }
+
+
+def _notification_events() -> list[tuple[str, str, dict[str, Any]]]:
+    """(type, subject, data) of every way notification emits an event: a receipt e-mailed, an
+    e-mail refused, an SMS delivered and one undelivered, a webhook subscriber failing until it is
+    suspended (and the operator's notice of it sent), then re-driven."""
+    settings = settings_from_config({"OPERATOR_EMAIL": "vanhanh@motcua.example"})
+    templates = Templates()
+    events: list[tuple[str, str, dict[str, Any]]] = []
+
+    def run(uow: RecordingUow, action: Any, *args: Any) -> RecordingUow:
+        action(uow, *args)
+        assert not uow.answers, "the code asked fewer queries than the stand-in was given"
+        events.extend(uow.emitted)
+        return uow
+
+    def record(
+        row: dict[str, Any], result: outcome.Outcome, *answers: Any, at: datetime = NOTIFIED
+    ) -> RecordingUow:
+        finished = {"id": row["id"]}  # repo.finish: the delivery was still leased to us
+        uow = RecordingUow(finished, *answers)
+        return run(uow, record_outcome, templates, settings, row, result, at)
+
+    record(delivery(), outcome.sent("accepted by smtp.motcua.example:25"))
+    record(
+        delivery(event_type="dossier.supplement_requested", message="supplement_request"),
+        outcome.permanent(f"SMTP 550: 5.1.1 <{ADDRESS}>: Recipient address rejected"),
+    )
+
+    later = NOTIFIED + timedelta(minutes=2)
+    sms = delivery(channel="sms", recipient=PHONE, subject=None, segments=2, encoding="UCS-2")
+    sent_sms = {**sms, "state": "sent", "sent_at": NOTIFIED, "provider_id": "VTL-8841203"}
+    # what repo.mark_delivered / mark_undelivered's UPDATE ... RETURNING * give
+    reached = {**sent_sms, "state": "delivered", "delivered_at": later}
+    run(RecordingUow(reached), sms_report, {"id": "VTL-8841203", "status": "delivered"}, later)
+    lost = {**sent_sms, "id": uuid.uuid4(), "provider_id": "VTL-8841377"}
+    error = "EXPIRED: thuê bao không liên lạc được trong 48 giờ"
+    unreached = {**lost, "state": "failed_permanent", "failure": "undelivered", "last_error": error}
+    report = {"id": "VTL-8841377", "status": "failed", "error": error}
+    run(RecordingUow(unreached), sms_report, report, later)
+
+    # The 7th call (RETRY_SCHEDULE spent, 10½ hours on) is the subscriber's 10th failure in a row.
+    down = NOTIFIED + timedelta(hours=10, minutes=30)
+    failing = subscriber(consecutive_failures=10, last_error="HTTP 503: Service Unavailable")
+    suspended = {**failing, "state": "suspended", "suspended_at": down}
+    hook = delivery(
+        message="dossier.received",
+        channel="webhook",
+        audience="subscriber",
+        recipient=str(HOOK),
+        language=None,
+        subject=None,
+        body=json.dumps(new_event("intake", "dossier.received", CODE, DATA["dossier.received"])),
+        attempts=7,
+    )
+    suspending = record(
+        hook,
+        outcome.from_http_status(503, "Service Unavailable"),
+        failing,  # repo.count_failure
+        suspended,  # repo.update_subscriber
+        [{"id": uuid.uuid4()}, {"id": uuid.uuid4()}],  # repo.hold_deliveries: two more held
+        {"id": uuid.uuid4()},  # repo.insert_delivery: the operator's notice
+        at=down,
+    )
+    notice = {**delivery(), **suspending.params[-1], "state": "sending", "attempts": 1}
+    record(notice, outcome.sent("accepted by smtp.motcua.example:25"), at=down)
+
+    active = {**suspended, "state": "active", "consecutive_failures": 0, "suspended_at": None}
+    released = [{"id": uuid.uuid4()} for _ in range(3)]  # repo.release_deliveries
+    resume = RecordingUow(suspended, active, released)
+    run(resume, redrive, ADMIN, str(HOOK), down + timedelta(hours=3))
+    return events
+
+
+NOTIFICATION_EVENTS = _notification_events()
+NOTIFICATION_SUBJECTS: dict[str, str] = {}
+for _type, _subject, _data in NOTIFICATION_EVENTS:  # the first of each type is its sample
+    DATA.setdefault(_type, _data)
+    NOTIFICATION_SUBJECTS.setdefault(_type, _subject)
+
 
 def example(event_type: str, **data_changes: Any) -> dict[str, Any]:
     data = {**copy.deepcopy(DATA[event_type]), **data_changes}
@@ -362,6 +543,8 @@ def example(event_type: str, **data_changes: Any) -> dict[str, Any]:
         event = new_event("agency", REPLY, CODE, data)
         del event["dataschema"]
         return {**event, "source": "/agencies/CA.H38.08"}
+    if event_type in NOTIFICATION_TYPES:  # about a dossier, a delivery or a webhook subscriber
+        return new_event("notification", event_type, NOTIFICATION_SUBJECTS[event_type], data)
     source = "intake" if event_type.startswith("dossier.") else "routing"
     return new_event(source, event_type, CODE, data)
 
@@ -377,7 +560,11 @@ def test_the_document_is_asyncapi_over_amqp_with_a_channel_per_event_type(
     assert doc["defaultContentType"] == CONTENT_TYPE
     for name, server in doc["servers"].items():
         assert server["protocol"] == "amqp" and server["url"], name
-    events = {"intake.events": INTAKE_TYPES, "routing.events": ROUTING_TYPES}
+    events = {
+        "intake.events": INTAKE_TYPES,
+        "routing.events": ROUTING_TYPES,
+        "notification.events": NOTIFICATION_TYPES,
+    }
     for exchange_name, types in events.items():
         for event_type in types:
             exchange = binding(doc, event_type)["exchange"]
@@ -516,6 +703,26 @@ def test_intake_emits_exactly_the_documented_dossier_events(doc: dict[str, Any])
     assert in_code == documented(doc, r"dossier\.[a-z_]+") == set(INTAKE_TYPES)
 
 
+def test_notification_emits_exactly_the_documented_notification_events(
+    doc: dict[str, Any],
+) -> None:
+    sources = REPO / "services" / "notification" / "notification"
+    # The package is called `notification` too, so the pattern also fits the dotted name of one
+    # of its modules written as a string ("notification.templates" in an import_module or a
+    # mock.patch target): such names are no event types, and no event type may be named so.
+    modules = {
+        f"notification.{path.stem}"
+        for path in sources.iterdir()
+        if path.suffix == ".py" or (path / "__init__.py").is_file()
+    }
+    assert {"notification.workflow", "notification.templates"} <= modules
+    assert not modules & set(NOTIFICATION_TYPES)
+    in_code = literals(sources, r"notification\.[a-z_]+") - modules
+    assert in_code == documented(doc, r"notification\.[a-z_]+") == set(NOTIFICATION_TYPES)
+    # ... and the workflow, run above, does emit each of them.
+    assert {event_type for event_type, _, _ in NOTIFICATION_EVENTS} == set(NOTIFICATION_TYPES)
+
+
 # --- events against the contract -------------------------------------------------------------
 
 
@@ -532,6 +739,54 @@ def test_every_field_the_code_emits_is_required(doc: dict[str, Any], event_type:
         event = example(event_type)
         del event["data"][field]
         assert errors(doc, event) != [], f"{event_type} without data.{field} must fail"
+
+
+@pytest.mark.parametrize(
+    ("event_type", "subject", "data"),
+    NOTIFICATION_EVENTS,
+    ids=[f"{t}-{d.get('failure') or d.get('audience') or ''}" for t, _, d in NOTIFICATION_EVENTS],
+)
+def test_every_event_notification_builds_validates(
+    doc: dict[str, Any], event_type: str, subject: str, data: dict[str, Any]
+) -> None:
+    """Each way of emitting: failures permanent, exhausted and undelivered; an operator's notice
+    (no dossier: the subject is the delivery's id); the subscriber's id as subject."""
+    event = new_event("notification", event_type, subject, data)
+    assert errors(doc, parse_event(json.dumps(event, ensure_ascii=False))) == []
+
+
+def test_notification_events_carry_no_address_and_no_text(doc: dict[str, Any]) -> None:
+    """Personal data stays in notification: the events name the delivery, never where it went
+    or what it said; the far end's own error text (which may quote the address) is masked."""
+    about_deliveries = ("notification.sent", "notification.failed", "notification.delivered")
+    schemas = doc["components"]["schemas"]
+    fields = set(schemas["NotificationDelivery"]["properties"])
+    assert not fields & {"recipient", "address", "email", "phone", "subject", "body", "text"}
+    emitted = [d for t, _, d in NOTIFICATION_EVENTS if t in about_deliveries]
+    assert len(emitted) == 6
+    for data in emitted:
+        told = json.dumps(data, ensure_ascii=False)
+        for secret in (ADDRESS, PHONE, TEXT, "Biên nhận", "048213"):
+            assert secret not in told, f"{secret!r} in {told}"
+    # A mail server quotes the address in its refusal; the event carries it masked.
+    assert any(mask_email(ADDRESS) in d.get("error", "") for d in emitted)
+    assert schemas["FarEndError"]["x-sensitive"] is True
+    assert "x-sensitive" in schemas["FarEndError"]["description"]
+    suspended = schemas["NotificationWebhookSuspendedData"]["properties"]
+    assert suspended["url"]["x-sensitive"] is True, "a subscriber's URL may carry a token"
+    assert "x-sensitive" in suspended["url"]["description"]
+
+
+def test_notification_envelope_rules(doc: dict[str, Any]) -> None:
+    sent = example("notification.sent")
+    assert errors(doc, {**sent, "source": "/motcua/intake"}) != []
+    assert errors(doc, {**sent, "subject": "receipt"}) != [], "a dossier code or a UUID"
+    notice = {**sent, "subject": sent["data"]["id"], "data": {**sent["data"], "code": None}}
+    assert errors(doc, notice) == [], "an operator's notice has no dossier"
+    hook = example("notification.webhook_suspended")
+    assert errors(doc, {**hook, "subject": CODE}) != [], "about the subscriber, not a dossier"
+    assert errors(doc, {**example("dossier.refused"), "subject": str(HOOK)}) != []
+    assert errors(doc, example("notification.sent"), "notification.delivered") != []
 
 
 def test_a_reopened_step_says_why(doc: dict[str, Any]) -> None:
@@ -602,6 +857,23 @@ def test_each_reply_action_needs_its_fields(
         ("task.withdrawn", "status", "accepted"),
         (REPLY, "action", "ignore"),
         (REPLY, "step_id", CODE),
+        ("notification.sent", "channel", "fax"),
+        ("notification.sent", "audience", "public"),
+        ("notification.sent", "state", "failed_permanent"),
+        ("notification.sent", "code", "receipt"),
+        ("notification.sent", "id", "1"),
+        ("notification.sent", "attempts", 0),
+        ("notification.sent", "at", "2025-07-02 09:15"),
+        ("notification.sent", "channel", "webhook"),  # a webhook call is for a subscriber
+        ("notification.failed", "failure", "temporary"),
+        ("notification.failed", "failure", "undelivered"),  # only an SMS is reported undelivered
+        ("notification.failed", "state", "sent"),
+        ("notification.delivered", "channel", "email"),
+        ("notification.delivered", "state", "sent"),
+        ("notification.webhook_suspended", "held", -1),
+        ("notification.webhook_suspended", "subscriber_id", "hook-1"),
+        ("notification.webhook_resumed", "was", "deleted"),
+        ("notification.webhook_resumed", "by", {"id": "admin-2"}),
     ],
 )
 def test_wrong_values_fail(doc: dict[str, Any], event_type: str, field: str, bad: Any) -> None:
@@ -640,3 +912,12 @@ def test_intake_names_who_acted_for_what_routing_reports(
 ) -> None:
     actor = _agency(DATA[routing_event]).as_actor()
     assert errors(doc, example("dossier.rescheduled", actor=actor)) == []
+
+
+def test_a_redrive_names_the_subscriber_as_stored(doc: dict[str, Any]) -> None:
+    # PostgreSQL finds the subscriber by an upper-case UUID too; the event should not echo it.
+    stored = subscriber(state="suspended", suspended_at=NOTIFIED)
+    uow = RecordingUow(stored, {**stored, "state": "active"}, [])
+    redrive(uow, ADMIN, str(HOOK).upper(), NOTIFIED)  # type: ignore[arg-type]
+    [(event_type, subject, data)] = uow.emitted
+    assert errors(doc, new_event("notification", event_type, subject, data)) == []

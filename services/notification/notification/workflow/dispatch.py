@@ -24,6 +24,7 @@ from notification.adapters.email import Envelope
 from notification.adapters.sms import TextMessage
 from notification.adapters.webhook import Call
 from notification.domain import outcome, simulator
+from notification.domain.masking import mask
 from notification.domain.messages import EMAIL, SMS, WEBHOOK
 from notification.domain.outcome import Outcome
 from notification.domain.schedule import next_attempt
@@ -201,7 +202,11 @@ def _emit(
         "at": now.isoformat(),
     }
     if failure:
-        data["failure"], data["error"] = failure, error
+        # A far end often quotes the address in its refusal ("<anh@…>: Recipient rejected").
+        data["failure"] = failure
+        data["error"] = (error or "").replace(
+            delivery["recipient"], mask(delivery["channel"], delivery["recipient"])
+        )
     uow.emit(event_type, delivery["dossier_code"] or str(delivery["id"]), data)
 
 
@@ -218,6 +223,11 @@ def _subscriber_health(
         repo.reset_failures(uow, subscriber_id)
         return
     subscriber = repo.count_failure(uow, subscriber_id, result.detail)
+    if subscriber is not None and subscriber["state"] == "suspended":
+        # In flight when it was suspended (same round, or queued as it happened): held with the
+        # others, not retried against a subscriber we stopped calling.
+        repo.hold_deliveries(uow, subscriber_id, now)
+        return
     if subscriber is None or subscriber["state"] != "active":
         return
     if subscriber["consecutive_failures"] < settings.suspend_after:

@@ -51,6 +51,7 @@ def delete_subscriber(uow: UnitOfWork, subscriber_id: str, now: datetime) -> dic
 def redrive(uow: UnitOfWork, officer: Officer, subscriber_id: str, now: datetime) -> dict[str, Any]:
     """The subscriber is back: resume it, and send what was held or given up while it was down."""
     before = _existing(uow, subscriber_id, lock=True)
+    subscriber_id = str(before["id"])  # as stored, not as typed in the URL
     row = repo.update_subscriber(
         uow,
         subscriber_id,

@@ -531,6 +531,11 @@ def test_the_silent_examples_are_the_expected_event_types() -> None:
         "task.assigned",
         "task.withdrawn",
         "agency.reply",
+        "notification.sent",
+        "notification.failed",
+        "notification.delivered",
+        "notification.webhook_suspended",
+        "notification.webhook_resumed",
     }
 
 
