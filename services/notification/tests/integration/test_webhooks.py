@@ -22,9 +22,9 @@ pytestmark = pytest.mark.integration
 SETTLE = 1.0  # two dispatch rounds (the timer runs every 0.5 s): time enough for a wrong call
 
 
-def header(call: dict[str, Any], name: str) -> str | None:
-    """A request header as the recorder saw it, whatever its case."""
-    return next((v for k, v in call["headers"].items() if k.lower() == name.lower()), None)
+def header(call: dict[str, Any], name: str) -> str:
+    """A request header as the recorder saw it, whatever its case ('' if it was not sent)."""
+    return next((v for k, v in call["headers"].items() if k.lower() == name.lower()), "")
 
 
 def webhook_rows(sql: Callable[..., Any], subscriber_id: str) -> list[dict[str, Any]]:
@@ -46,7 +46,8 @@ class Subscribers:
     suspended and email the operator in some later test)."""
 
     def __init__(self, sql: Callable[..., Any], token: str) -> None:
-        self.sql, self.token, self.ids = sql, token, []
+        self.sql, self.token = sql, token
+        self.ids: list[str] = []
 
     def create(self, api: Any, url: str, event_types: list[str], **extra: Any) -> dict[str, Any]:
         body = {"name": f"Hệ thống thử {uuid.uuid4().hex[:6]}", "url": url, **extra}
@@ -238,9 +239,7 @@ def test_failing_subscriber_is_suspended_held_and_redriven(
 
     def operator_mails() -> list[Any]:
         return [
-            m
-            for m in smtp.messages()
-            if m["To"].addresses[0].addr_spec == "operator@test.invalid"
+            m for m in smtp.messages() if m["To"].addresses[0].addr_spec == "operator@test.invalid"
         ]
 
     [mail] = eventually(operator_mails, "the operator's email")
@@ -308,3 +307,40 @@ def test_deleted_subscriber_gets_nothing_more(
     time.sleep(SETTLE)
     assert len(gateway.calls("/hook-a")) == 1
     assert after["id"] not in {r["event_id"] for r in webhook_rows(notification_sql, leaving["id"])}
+
+
+def test_deliveries_in_flight_at_the_suspension_are_held_not_retried(
+    make_notification, subscribers, admin, gateway, publisher, notification_sql
+):
+    """Five events waiting when the service starts: all five are claimed in one round and fail,
+    the third failure suspends the subscriber, and the two recorded after it are held too."""
+    gateway.program("/hook-b", [500])
+    first = make_notification()
+    failing = subscribers.create(first, gateway.url + "/hook-b", ["dossier.received"])
+    sid = failing["id"]
+    first.container.stop()
+    events = [publisher.event("intake", "dossier.received", received_data()) for _ in range(5)]
+    api = make_notification()
+
+    eventually(
+        lambda: [r["state"] for r in webhook_rows(notification_sql, sid)] == ["held"] * 5,
+        "five held deliveries",
+    )
+    assert api.get(f"/webhooks/{sid}", token=admin).json()["state"] == "suspended"
+    time.sleep(2.5)  # longer than the whole retry schedule (0.3 s x 4) and its dispatch rounds
+    rows = webhook_rows(notification_sql, sid)
+    assert [(r["state"], r["attempts"]) for r in rows] == [("held", 1)] * 5
+    assert len(gateway.calls("/hook-b")) == 5  # one round, then nothing while suspended
+
+    gateway.program("/hook-b", [200])
+    reply = api.post(f"/webhooks/{sid}/redrive", token=admin)
+    assert reply.status_code == 200 and reply.json()["released"] == 5, reply.text
+    gateway.wait_for(10, "/hook-b")
+    eventually(
+        lambda: [r["state"] for r in webhook_rows(notification_sql, sid)] == ["delivered"] * 5,
+        "the held deliveries delivered",
+    )
+    time.sleep(SETTLE)
+    calls = gateway.calls("/hook-b")[5:]
+    assert len(calls) == 5
+    assert sorted(json.loads(c["body"])["id"] for c in calls) == sorted(e["id"] for e in events)
