@@ -183,3 +183,24 @@ def publisher(rabbit_config: dict[str, Any]) -> Iterator[Publisher]:
     pub = Publisher(rabbit_config["AMQP_URI"])
     yield pub
     pub.close()
+
+
+@pytest.fixture(autouse=True)
+def no_leftovers(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The database lives for the session: retire deliveries a test left unfinished (before and
+    after each integration test), so no other test's container sends them or counts them."""
+    if "integration" not in str(request.node.fspath):
+        yield
+        return
+    run = request.getfixturevalue("notification_sql")
+
+    def retire() -> None:
+        run(
+            "UPDATE deliveries SET state = 'failed_permanent', failure = 'permanent',"
+            " last_error = 'retired by a test', lease_until = NULL"
+            " WHERE state IN ('pending', 'failed_temporary', 'sending', 'held')"
+        )
+
+    retire()
+    yield
+    retire()

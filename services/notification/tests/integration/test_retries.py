@@ -15,24 +15,6 @@ from notification_helpers import received_data
 pytestmark = pytest.mark.integration
 
 SCHEDULE_LENGTH = 4  # conftest's RETRY_SCHEDULE "0.3,0.3,0.3,0.3"
-ACTIVE = ("pending", "failed_temporary", "sending", "held")
-
-
-@pytest.fixture(autouse=True)
-def no_leftovers(notification_sql):
-    """The database lives for the session: deliveries another test left unfinished would be sent
-    by this test's container (and this test's by the next one's). Retire them, before and after."""
-
-    def retire():
-        notification_sql(
-            "UPDATE deliveries SET state = 'failed_permanent', failure = 'permanent',"
-            " last_error = 'retired by a test', lease_until = NULL WHERE state = ANY(%s)",
-            (list(ACTIVE),),
-        )
-
-    retire()
-    yield
-    retire()
 
 
 @pytest.fixture
