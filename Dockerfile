@@ -8,5 +8,5 @@ RUN pip install --no-cache-dir 'setuptools<82' -r requirements.txt
 COPY kit kit
 COPY services services
 COPY deploy deploy
-ENV PYTHONPATH=/app/kit:/app/services/intake:/app/services/routing:/app/services/notification PSYCOPG_WAIT_FUNC=wait_select
+ENV PYTHONPATH=/app/kit:/app/services/intake:/app/services/routing:/app/services/notification:/app/services/reporting PSYCOPG_WAIT_FUNC=wait_select
 CMD ["python", "-m", "motcua_kit.run", "--config", "services/intake/config.yml", "intake.service"]

@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
-export PYTHONPATH := $(CURDIR)/kit:$(CURDIR)/services/intake:$(CURDIR)/services/routing:$(CURDIR)/services/notification
+export PYTHONPATH := $(CURDIR)/kit:$(CURDIR)/services/intake:$(CURDIR)/services/routing:$(CURDIR)/services/notification:$(CURDIR)/services/reporting
 export PSYCOPG_WAIT_FUNC := wait_select
 
 export PG_URL ?= postgresql://postgres@127.0.0.1:5432
@@ -14,6 +14,8 @@ export ROUTING_DATABASE_URL ?= $(PG_URL)/motcua_routing
 export ROUTING_PORT ?= 8002
 export NOTIFICATION_DATABASE_URL ?= $(PG_URL)/motcua_notification
 export NOTIFICATION_PORT ?= 8003
+export REPORTING_DATABASE_URL ?= $(PG_URL)/motcua_reporting
+export REPORTING_PORT ?= 8004
 ROLE ?= reception
 UNIT ?= 000.00.08.H38
 
@@ -46,7 +48,7 @@ token: venv ## print one development token: make -s token ROLE=reception UNIT=00
 	@$(PY) -m motcua_kit.auth --role $(ROLE) --unit $(UNIT)
 
 lint: venv ## ruff and mypy
-	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy kit/motcua_kit services/intake/intake services/routing/routing services/notification/notification
+	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy kit/motcua_kit services/intake/intake services/routing/routing services/notification/notification services/reporting/reporting
 
 bench: venv ## measure intake's reception throughput and latency (see docs/performance.md)
 	@$(PY) bench/intake_bench.py

@@ -13,7 +13,7 @@ BUS_AGENCY=CA.H38.08  # the seeded agency whose own system works on the bus (ref
 # Check before doing anything: which of PostgreSQL / RabbitMQ is missing, and how to start it.
 if ! $PY -m motcua_kit.preflight --database-url "$INTAKE_DATABASE_URL" \
     --database-url "$ROUTING_DATABASE_URL" --database-url "$NOTIFICATION_DATABASE_URL" \
-    --amqp-uri "$AMQP_URI"; then
+    --database-url "$REPORTING_DATABASE_URL" --amqp-uri "$AMQP_URI"; then
   echo "make up: fix the above, then run make up again." >&2
   exit 1
 fi
@@ -22,6 +22,7 @@ $PY -m motcua_kit.migrate --database-url "$INTAKE_DATABASE_URL" --service intake
 $PY -m motcua_kit.migrate --database-url "$ROUTING_DATABASE_URL" --service routing --dir services/routing/migrations
 $PY -m motcua_kit.migrate --database-url "$NOTIFICATION_DATABASE_URL" --service notification \
   --dir services/notification/migrations
+$PY -m motcua_kit.migrate --database-url "$REPORTING_DATABASE_URL" --service reporting --dir services/reporting/migrations
 $PY -m intake.catalogue_loader --database-url "$INTAKE_DATABASE_URL"
 
 running() { [[ -f .run/$1.pid ]] && kill -0 "$(cat ".run/$1.pid")" 2>/dev/null; }
@@ -53,6 +54,7 @@ start_service routing routing.service services/routing/config.yml "$ROUTING_PORT
 export EMAIL_TRANSPORT=${EMAIL_TRANSPORT:-folder} MAIL_FOLDER=${MAIL_FOLDER:-.run/mail}
 export SMS_TRANSPORT=${SMS_TRANSPORT:-file} SMS_FILE=${SMS_FILE:-.run/sms.jsonl}
 start_service notification notification.service services/notification/config.yml "$NOTIFICATION_PORT"
+start_service reporting reporting.service services/reporting/config.yml "$REPORTING_PORT"
 
 # The bus agency: its RabbitMQ user and queue, then the reference adapter playing its system.
 adapter=agency-$BUS_AGENCY
@@ -81,6 +83,7 @@ motcua is running.
   routing       http://localhost:$ROUTING_PORT   (control slip: /dossiers/<code>/route, tasks: /agencies/<code>/tasks)
   notification  http://localhost:$NOTIFICATION_PORT   (delivery log: /notifications?dossier=<code>, templates: /templates)
                 email -> $( [[ $EMAIL_TRANSPORT == folder ]] && echo "$MAIL_FOLDER/*.eml" || echo "SMTP ${SMTP_HOST:-127.0.0.1}" ), SMS -> $( [[ $SMS_TRANSPORT == file ]] && echo "$SMS_FILE" || echo "${SMS_GATEWAY_URL:-}" )
+  reporting     http://localhost:$REPORTING_PORT   (dashboard: /dashboard, statistics: /reports/statistics[.csv|.xlsx])
   bus agency    $BUS_AGENCY answered by the reference adapter (log: .run/$adapter.log)
 
 Demo tokens (valid 12 h):

@@ -19,9 +19,11 @@ from typing import Any
 
 import psycopg
 import pytest
+from kombu import Connection, Exchange, Producer
 from psycopg import sql
 
 from motcua_kit.auth import issue_token
+from motcua_kit.events import SERIALIZER, new_event
 from motcua_kit.migrate import migrate_service
 
 TEST_SECRET = "motcua-test-secret-at-least-32-bytes-long"  # noqa: S105
@@ -149,3 +151,31 @@ def sql_runner(database_url: str) -> Callable[..., list[dict[str, Any]]]:
             return cursor.fetchall() if cursor.description else []
 
     return run
+
+
+class EventPublisher:
+    """Publishes CloudEvents on `<source>.events` in the test's vhost, as the relays do."""
+
+    def __init__(self, amqp_uri: str) -> None:
+        self.connection = Connection(amqp_uri)
+
+    def publish(self, source: str, event: dict[str, Any]) -> dict[str, Any]:
+        exchange = Exchange(f"{source}.events", type="topic", durable=True)
+        producer = Producer(self.connection.channel(), exchange=exchange)
+        exchange(producer.channel).declare()
+        producer.publish(
+            event,
+            routing_key=event["type"],
+            serializer=SERIALIZER,
+            delivery_mode=2,
+            retry=True,
+        )
+        return event
+
+    def event(self, source: str, event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+        """A fresh event (new id) of `event_type`, published."""
+        event = new_event(source=source, type=event_type, subject=data.get("code", ""), data=data)
+        return self.publish(source, event)
+
+    def close(self) -> None:
+        self.connection.release()

@@ -155,6 +155,7 @@ def submit(
                 "version": procedure.version,
                 "name": {"vi": procedure.name_vi, "en": procedure.name_en},
                 "field": procedure.field_code,
+                "field_name": procedure.field_name,
                 "processing_days": procedure.processing_days,
                 "route": procedure.route,
             },

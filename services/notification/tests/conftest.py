@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kombu import Connection, Exchange, Producer
-from motcua_kit.events import SERIALIZER, new_event
 from motcua_kit.testing import (
+    EventPublisher,
     base_config,
     http_port,
     load_fixtures,
@@ -150,37 +149,9 @@ def notification(make_notification: Callable[..., Any]) -> Any:
 # --- events as intake and routing publish them -------------------------------------------------
 
 
-class Publisher:
-    """Publishes CloudEvents on `<source>.events` in the test's vhost, as the relays do."""
-
-    def __init__(self, amqp_uri: str) -> None:
-        self.connection = Connection(amqp_uri)
-
-    def publish(self, source: str, event: dict[str, Any]) -> dict[str, Any]:
-        exchange = Exchange(f"{source}.events", type="topic", durable=True)
-        producer = Producer(self.connection.channel(), exchange=exchange)
-        exchange(producer.channel).declare()
-        producer.publish(
-            event,
-            routing_key=event["type"],
-            serializer=SERIALIZER,
-            delivery_mode=2,
-            retry=True,
-        )
-        return event
-
-    def event(self, source: str, event_type: str, data: dict[str, Any]) -> dict[str, Any]:
-        """A fresh event (new id) of `event_type`, published."""
-        event = new_event(source=source, type=event_type, subject=data.get("code", ""), data=data)
-        return self.publish(source, event)
-
-    def close(self) -> None:
-        self.connection.release()
-
-
 @pytest.fixture
-def publisher(rabbit_config: dict[str, Any]) -> Iterator[Publisher]:
-    pub = Publisher(rabbit_config["AMQP_URI"])
+def publisher(rabbit_config: dict[str, Any]) -> Iterator[EventPublisher]:
+    pub = EventPublisher(rabbit_config["AMQP_URI"])
     yield pub
     pub.close()
 

@@ -47,6 +47,11 @@ class Procedure:
         return next((d for d in self.documents if d.code == code), None)
 
     @property
+    def field_name(self) -> dict[str, str]:
+        field = self.raw.get("field") or {}
+        return {"vi": str(field.get("vi") or self.field_code), "en": str(field.get("en") or "")}
+
+    @property
     def route(self) -> dict[str, Any]:
         route: dict[str, Any] = self.raw.get("route") or {"stages": []}
         return route

@@ -1,0 +1,26 @@
+"""reporting's metrics (the kit's cover latency, consumed events, outbox and dead letters)."""
+
+from prometheus_client import Counter, Gauge
+
+EVENTS = Counter(
+    "motcua_reporting_events_total",
+    "Events archived and applied, per source and type.",
+    ["source", "type"],
+)
+OPEN = Gauge("motcua_reporting_open_steps", "Steps held open, per agency.", ["agency"])
+OVERDUE = Gauge(
+    "motcua_reporting_overdue_steps", "Open steps past their due time, per agency.", ["agency"]
+)
+LAG = Gauge(
+    "motcua_reporting_lag_seconds",
+    "How long the last event applied took from happening to being counted in reports.",
+)
+AGE = Gauge(
+    "motcua_reporting_last_event_age_seconds",
+    "Time since the last event applied happened (grows when nothing arrives, or when stuck).",
+)
+
+
+def known_agencies() -> set[str]:
+    """Agencies a gauge was set for (so one whose steps all closed goes back to zero)."""
+    return {labels[0] for labels in OPEN._metrics}  # noqa: SLF001

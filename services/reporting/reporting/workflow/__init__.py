@@ -1,0 +1,24 @@
+"""reporting's use cases."""
+
+from reporting.workflow.archive import consume_event, rebuild
+from reporting.workflow.reports import (
+    Period,
+    dashboard,
+    indices_report,
+    late_report,
+    refresh_gauges,
+    satisfaction_report,
+    statistics_report,
+)
+
+__all__ = [
+    "Period",
+    "consume_event",
+    "dashboard",
+    "indices_report",
+    "late_report",
+    "rebuild",
+    "refresh_gauges",
+    "satisfaction_report",
+    "statistics_report",
+]

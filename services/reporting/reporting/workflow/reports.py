@@ -1,0 +1,176 @@
+"""The reports supervisors read: statistics, late dossiers, satisfaction, the 766 index."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from motcua_kit.db import UnitOfWork
+from motcua_kit.workcal import WorkCalendar
+
+from reporting import metrics
+from reporting.adapters import queries
+from reporting.adapters import repository as repo
+from reporting.domain import indices, statistics
+from reporting.domain.facts import VN
+
+CRITERIA = (
+    "overall",
+    "convenience",
+    "on_time",
+    "staff_attitude",
+    "total_time",
+    "time_per_agency",
+    "contacts",
+    "agencies",
+    "desk_handling",
+    "publicity",
+    "feedback_response",
+    "online_service",
+)
+
+
+@dataclass(frozen=True)
+class Period:
+    """Days `first`..`last` inclusive, in Vietnam's time."""
+
+    first: date
+    last: date
+
+    @property
+    def end(self) -> date:
+        return self.last + timedelta(days=1)
+
+    @property
+    def start_at(self) -> datetime:
+        return datetime.combine(self.first, time(), tzinfo=VN)
+
+    @property
+    def end_at(self) -> datetime:
+        return datetime.combine(self.end, time(), tzinfo=VN)
+
+    def as_dict(self) -> dict[str, str]:
+        return {"from": self.first.isoformat(), "to": self.last.isoformat()}
+
+
+def statistics_report(
+    uow: UnitOfWork, period: Period, filters: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    daily = queries.daily_by_field(uow, period.first, period.end, filters)
+    still_open = queries.open_by_field(uow, period.end_at, now, filters)
+    report = statistics.statistics(daily, still_open)
+    agencies = statistics.agency_rates(
+        queries.steps_by_agency(uow, period.first, period.end, filters)
+    )
+    return {
+        "period": period.as_dict(),
+        "filters": _shown(filters),
+        **report,
+        "by_agency": agencies,
+    }
+
+
+def late_report(
+    uow: UnitOfWork,
+    calendar: WorkCalendar,
+    filters: dict[str, Any],
+    now: datetime,
+    risk: float,
+    limit: int = 500,
+) -> dict[str, Any]:
+    rows = queries.late_or_at_risk(uow, now, risk, filters, limit)
+    items = []
+    for row in rows:
+        late = row["due_at"] < now
+        items.append(
+            {
+                "code": row["code"],
+                "unit": row["unit"],
+                "procedure": {"code": row["procedure_code"], "name": row["procedure_name"]},
+                "field": row["field"],
+                "status": row["status"],
+                "received_at": row["received_at"].isoformat(),
+                "due_at": row["due_at"].isoformat(),
+                "state": "overdue"
+                if late
+                else "step_overdue"
+                if row["step_overdue"]
+                else "at_risk",
+                "overdue_working_days": round(calendar.working_days_between(row["due_at"], now), 2)
+                if late
+                else 0,
+                "risk": row["risk"],
+                "held_by": row["held_by"],
+            }
+        )
+    return {"as_of": now.isoformat(), "filters": _shown(filters), "dossiers": items}
+
+
+def satisfaction_report(uow: UnitOfWork, period: Period, filters: dict[str, Any]) -> dict[str, Any]:
+    rows = queries.evaluations(uow, period.start_at, period.end_at, filters)
+    return {
+        "period": period.as_dict(),
+        "filters": _shown(filters),
+        **statistics.satisfaction(rows, CRITERIA),
+    }
+
+
+def indices_report(
+    uow: UnitOfWork, period: Period, filters: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    totals = statistics_report(uow, period, filters, now)["totals"]
+    rated = satisfaction_report(uow, period, filters)["criteria"]["overall"]
+    counts = indices.Counts(
+        finished=totals["completed"],
+        finished_on_time=totals["completed_early"] + totals["completed_on_time"],
+        evaluations=rated["answers"],
+        satisfied=rated["very_satisfied"] + rated["satisfied"],
+        received=totals["received"],
+        received_online=totals["received_online"],
+        paid_known=0,  # no event says how a fee was paid yet
+        paid_online=0,
+        results=totals["completed"],
+        electronic_results=totals["electronic_results"],
+    )
+    return {"period": period.as_dict(), "filters": _shown(filters), **indices.index(counts)}
+
+
+def dashboard(
+    uow: UnitOfWork, period: Period, filters: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    """What the dashboard page draws."""
+    stats = statistics_report(uow, period, filters, now)
+    return {
+        "period": period.as_dict(),
+        "as_of": now.isoformat(),
+        "totals": stats["totals"],
+        "weekly": statistics.weekly_on_time(
+            queries.completed_by_day(uow, period.first, period.end, filters)
+        ),
+        "by_agency": stats["by_agency"],
+        "open_by_agency": [
+            {"agency": r["agency"], "open": r["open"], "overdue": r["overdue"]}
+            for r in queries.open_steps_by_agency(uow, now)
+        ],
+        "satisfaction": satisfaction_report(uow, period, filters)["criteria"]["overall"],
+    }
+
+
+def refresh_gauges(uow: UnitOfWork, now: datetime) -> None:
+    seen = set()
+    for row in queries.open_steps_by_agency(uow, now):
+        metrics.OPEN.labels(row["agency"]).set(row["open"])
+        metrics.OVERDUE.labels(row["agency"]).set(row["overdue"])
+        seen.add(row["agency"])
+    for agency in metrics.known_agencies() - seen:
+        metrics.OPEN.labels(agency).set(0)
+        metrics.OVERDUE.labels(agency).set(0)
+    last = repo.last_applied(uow)
+    if last:
+        metrics.LAG.set(max(0.0, (last["archived_at"] - last["time"]).total_seconds()))
+        metrics.AGE.set(max(0.0, (now - last["time"]).total_seconds()))
+
+
+def _shown(filters: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in filters.items() if v}
