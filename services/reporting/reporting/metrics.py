@@ -7,9 +7,13 @@ EVENTS = Counter(
     "Events archived and applied, per source and type.",
     ["source", "type"],
 )
-OPEN = Gauge("motcua_reporting_open_steps", "Steps held open, per agency.", ["agency"])
+OPEN = Gauge(
+    "motcua_reporting_open_dossiers", "Dossiers an agency holds a step of now.", ["agency"]
+)
 OVERDUE = Gauge(
-    "motcua_reporting_overdue_steps", "Open steps past their due time, per agency.", ["agency"]
+    "motcua_reporting_overdue_dossiers",
+    "Dossiers an agency holds a step of that is past its due time.",
+    ["agency"],
 )
 LAG = Gauge(
     "motcua_reporting_lag_seconds",

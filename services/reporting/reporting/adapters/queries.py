@@ -89,10 +89,11 @@ def steps_by_agency(
     )
 
 
-def open_steps_by_agency(uow: UnitOfWork, now: datetime) -> list[dict[str, Any]]:
+def open_by_agency(uow: UnitOfWork, now: datetime) -> list[dict[str, Any]]:
+    """Per agency: dossiers it holds a step of now, and those whose step is past due."""
     return uow.fetchall(
-        "SELECT agency, count(*) AS open,"
-        " count(*) FILTER (WHERE status <> 'awaiting_supplement' AND due_at < %s) AS overdue"
+        "SELECT agency, count(DISTINCT code) AS open, count(DISTINCT code) FILTER"
+        " (WHERE status <> 'awaiting_supplement' AND due_at < %s) AS overdue"
         " FROM steps WHERE open GROUP BY agency ORDER BY agency",
         (now,),
     )

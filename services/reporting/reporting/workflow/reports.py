@@ -151,7 +151,7 @@ def dashboard(
         "by_agency": stats["by_agency"],
         "open_by_agency": [
             {"agency": r["agency"], "open": r["open"], "overdue": r["overdue"]}
-            for r in queries.open_steps_by_agency(uow, now)
+            for r in queries.open_by_agency(uow, now)
         ],
         "satisfaction": satisfaction_report(uow, period, filters)["criteria"]["overall"],
     }
@@ -159,7 +159,7 @@ def dashboard(
 
 def refresh_gauges(uow: UnitOfWork, now: datetime) -> None:
     seen = set()
-    for row in queries.open_steps_by_agency(uow, now):
+    for row in queries.open_by_agency(uow, now):
         metrics.OPEN.labels(row["agency"]).set(row["open"])
         metrics.OVERDUE.labels(row["agency"]).set(row["overdue"])
         seen.add(row["agency"])
