@@ -17,12 +17,12 @@ COLUMNS = (
     ("Số mới tiếp nhận", "received"),
     ("Trong đó: trực tuyến", "received_online"),
     ("Đã giải quyết: tổng số", "completed"),
-    ("Trước hạn", "completed_early"),
-    ("Đúng hạn", "completed_on_time"),
-    ("Quá hạn", "completed_late"),
+    ("Đã giải quyết: trước hạn", "completed_early"),
+    ("Đã giải quyết: đúng hạn", "completed_on_time"),
+    ("Đã giải quyết: quá hạn", "completed_late"),
     ("Đang giải quyết: tổng số", "in_progress"),
-    ("Chưa đến hạn", "in_progress_on_time"),
-    ("Quá hạn ", "in_progress_overdue"),
+    ("Đang giải quyết: chưa đến hạn", "in_progress_on_time"),
+    ("Đang giải quyết: quá hạn", "in_progress_overdue"),
     ("Chờ bổ sung", "awaiting_supplement"),
     ("Yêu cầu bổ sung", "supplement_requested"),
     ("Từ chối", "refused"),
@@ -30,7 +30,7 @@ COLUMNS = (
     ("Tỷ lệ đúng hạn (%)", "on_time_rate"),
     ("Thời gian giải quyết trung bình (ngày làm việc)", "average_processing_days"),
 )
-HEADERS = ("STT", "Lĩnh vực", *(header.strip() for header, _ in COLUMNS))
+HEADERS = ("STT", "Lĩnh vực", *(header for header, _ in COLUMNS))
 
 
 def table(report: dict[str, Any], names: dict[str, dict[str, str]]) -> list[list[Any]]:

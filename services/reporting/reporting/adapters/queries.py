@@ -89,13 +89,20 @@ def steps_by_agency(
     )
 
 
-def open_by_agency(uow: UnitOfWork, now: datetime) -> list[dict[str, Any]]:
+def open_by_agency(
+    uow: UnitOfWork, now: datetime, filters: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """Per agency: dossiers it holds a step of now, and those whose step is past due."""
+    clauses, params = ["open"], {"now": now}
+    for name in ("unit", "agency"):
+        if (filters or {}).get(name):
+            clauses.append(f"{name} = %({name})s")
+            params[name] = (filters or {})[name]
     return uow.fetchall(
         "SELECT agency, count(DISTINCT code) AS open, count(DISTINCT code) FILTER"
-        " (WHERE status <> 'awaiting_supplement' AND due_at < %s) AS overdue"
-        " FROM steps WHERE open GROUP BY agency ORDER BY agency",
-        (now,),
+        " (WHERE status <> 'awaiting_supplement' AND due_at < %(now)s) AS overdue"
+        f" FROM steps WHERE {' AND '.join(clauses)} GROUP BY agency ORDER BY agency",
+        params,
     )
 
 

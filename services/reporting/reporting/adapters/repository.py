@@ -34,6 +34,15 @@ def archive(uow: UnitOfWork, event: dict[str, Any], source: str) -> bool:
     return row is not None
 
 
+def sequence(uow: UnitOfWork, event_id: str) -> None:
+    """Number an event once its effects hold their row locks: of two events touching the same
+    rows, the one applied first gets the lower `seq`, so a rebuild applies them in that order."""
+    uow.execute(
+        "UPDATE events SET seq = nextval(pg_get_serial_sequence('events', 'seq')) WHERE id = %s",
+        (event_id,),
+    )
+
+
 def archived(uow: UnitOfWork, after_seq: int, limit: int) -> list[dict[str, Any]]:
     return uow.fetchall(
         "SELECT seq, payload FROM events WHERE seq > %s ORDER BY seq LIMIT %s", (after_seq, limit)

@@ -22,6 +22,7 @@ def consume_event(
     if not repo.archive(uow, event, source):
         return False
     project(uow, calendar, event)
+    repo.sequence(uow, event["id"])
     metrics.EVENTS.labels(source, event["type"]).inc()
     return True
 

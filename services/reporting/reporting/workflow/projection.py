@@ -61,12 +61,23 @@ def _supplement_requested(uow: UnitOfWork, calendar: WorkCalendar, event: dict[s
 
 def _supplemented(uow: UnitOfWork, calendar: WorkCalendar, event: dict[str, Any]) -> None:
     dossier, at, data = _known(uow, event), when(event), event["data"]
-    repo.add_to_dossier(
-        uow, dossier["code"], paused_working_days=float(data.get("paused_working_days") or 0)
-    )
+    paused = float(data.get("paused_working_days") or 0)
+    repo.add_to_dossier(uow, dossier["code"], paused_working_days=paused)
     if dossier["status_at"] <= at and data.get("due_at"):
         repo.update_dossier(uow, dossier["code"], due_at=instant(data["due_at"]))
     repo.set_status(uow, dossier["code"], "in_progress", at)
+    done = dossier["processing_working_days"]
+    if paused and done is not None:
+        # The result was applied first (one dossier's events may be handled concurrently, as
+        # when catching up): take this pause off its processing time too.
+        days = facts.processing_days(
+            calendar,
+            dossier["received_at"],
+            dossier["ended_at"],
+            dossier["paused_working_days"] + paused,
+        )
+        repo.update_dossier(uow, dossier["code"], processing_working_days=days)
+        repo.count_day(uow, local_day(dossier["ended_at"]), dossier, processing_days=days - done)
 
 
 def _rescheduled(uow: UnitOfWork, calendar: WorkCalendar, event: dict[str, Any]) -> None:
@@ -106,6 +117,8 @@ def _result_ready(uow: UnitOfWork, calendar: WorkCalendar, event: dict[str, Any]
         processing_working_days=days,
         electronic_result=electronic,
     )
+    if data.get("due_at"):  # the last appointment, even if a supplement is applied after this
+        repo.update_dossier(uow, dossier["code"], due_at=instant(data["due_at"]))
     repo.set_status(uow, dossier["code"], "result_ready", at)
     repo.count_day(
         uow,

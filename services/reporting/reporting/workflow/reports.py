@@ -151,7 +151,7 @@ def dashboard(
         "by_agency": stats["by_agency"],
         "open_by_agency": [
             {"agency": r["agency"], "open": r["open"], "overdue": r["overdue"]}
-            for r in queries.open_by_agency(uow, now)
+            for r in queries.open_by_agency(uow, now, filters)
         ],
         "satisfaction": satisfaction_report(uow, period, filters)["criteria"]["overall"],
     }
