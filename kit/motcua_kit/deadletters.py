@@ -30,6 +30,15 @@ def _headers(message: Any) -> dict[str, Any]:
     return dict(message.headers or {})
 
 
+def _origin(headers: dict[str, Any]) -> str | None:
+    """The queue a dead letter came from: ours say so; one the broker dead-lettered itself (a
+    delivery limit set by the operator's policy) names it in `x-death`."""
+    if headers.get("x-motcua-queue"):
+        return str(headers["x-motcua-queue"])
+    deaths = headers.get("x-death") or []
+    return str(deaths[0].get("queue")) if deaths and deaths[0].get("queue") else None
+
+
 def list_messages(amqp_uri: str, service: str, limit: int = 1000) -> list[dict[str, Any]]:
     found = []
     with Connection(amqp_uri) as conn:
@@ -46,7 +55,7 @@ def list_messages(amqp_uri: str, service: str, limit: int = 1000) -> list[dict[s
                 {
                     "message_id": message.properties.get("message_id"),
                     "type": message.properties.get("type"),
-                    "queue": headers.get("x-motcua-queue"),
+                    "queue": _origin(headers),
                     "reason": headers.get("x-motcua-reason"),
                     "error": headers.get("x-motcua-error"),
                     "attempts": headers.get(ATTEMPT_HEADER),
@@ -72,15 +81,19 @@ def redrive(amqp_uri: str, service: str, message_ids: set[str] | None = None) ->
                 break
             headers = _headers(message)
             chosen = message_ids is None or message.properties.get("message_id") in message_ids
-            target = headers.get("x-motcua-queue")
+            target = _origin(headers)
             if not chosen or not target:
                 continue  # left unacked: back in the dead-letter queue when the channel closes
             # The dead-letter bookkeeping goes; what the broker once validated stays.
             kept = {
                 k: v
                 for k, v in headers.items()
-                if not k.startswith("x-motcua-") or k in (USER_HEADER, ROUTING_KEY_HEADER)
+                if (not k.startswith("x-motcua-") and k != "x-death")
+                or k in (USER_HEADER, ROUTING_KEY_HEADER)
             }
+            # Dead-lettered by the broker itself: the sender's validated user is still a property.
+            if USER_HEADER not in kept and message.properties.get("user_id"):
+                kept[USER_HEADER] = message.properties["user_id"]
             producer.publish(
                 message.body,
                 exchange="",

@@ -17,7 +17,10 @@ START_POSTGRES = (
     "start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
     "  (or: docker compose up -d postgres)"
 )
-START_RABBITMQ = "start it with: rabbitmq-server -detached  (or: docker compose up -d rabbitmq)"
+START_RABBITMQ = (
+    "start it with: rabbitmq-server -detached  (docker-compose.yml's broker has no guest user: with it,"
+    " set AMQP_URI=amqp://motcua:motcua-dev@127.0.0.1:5672/motcua)"
+)
 
 
 def _where_postgres(url: str) -> str:
