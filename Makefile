@@ -18,6 +18,7 @@ export REPORTING_DATABASE_URL ?= $(PG_URL)/motcua_reporting
 export REPORTING_PORT ?= 8004
 ROLE ?= reception
 UNIT ?= 000.00.08.H38
+BENCH_DOSSIERS ?= 1000000
 
 .PHONY: help up down test token lint typecheck logs venv migrate catalogue bench
 
@@ -50,5 +51,6 @@ token: venv ## print one development token: make -s token ROLE=reception UNIT=00
 lint: venv ## ruff and mypy
 	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy kit/motcua_kit services/intake/intake services/routing/routing services/notification/notification services/reporting/reporting
 
-bench: venv ## measure intake's reception throughput and latency (see docs/performance.md)
+bench: venv ## measure intake's reception and reporting's reads over BENCH_DOSSIERS (docs/performance.md)
 	@$(PY) bench/intake_bench.py
+	@$(PY) bench/reporting_bench.py --dossiers $(BENCH_DOSSIERS)

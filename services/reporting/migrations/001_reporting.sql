@@ -74,11 +74,17 @@ CREATE TABLE fields (
     name_en  text NOT NULL
 );
 
+-- The dossier's unit, procedure, field and the agencies that held a step are copied in when the
+-- evaluation arrives (it comes after the return), so reports never join a million dossiers.
 CREATE TABLE evaluations (
-    code     text PRIMARY KEY,
-    unit     text NOT NULL,
-    at       timestamptz NOT NULL,
-    ratings  jsonb NOT NULL
+    code            text PRIMARY KEY,
+    unit            text NOT NULL,
+    procedure_code  text NOT NULL,
+    field           text NOT NULL,
+    agencies        text[] NOT NULL,
+    at              timestamptz NOT NULL,
+    overall         text,
+    ratings         jsonb NOT NULL
 );
 CREATE INDEX evaluations_at ON evaluations (at);
 

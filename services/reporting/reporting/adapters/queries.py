@@ -125,7 +125,7 @@ def late_or_at_risk(
         " bool_or(s.open AND s.status <> 'awaiting_supplement' AND s.due_at < %(now)s)"
         "   AS step_overdue,"
         " max(s.at_risk) FILTER (WHERE s.open) AS risk"
-        " FROM dossiers d LEFT JOIN steps s ON s.code = d.code"
+        " FROM dossiers d LEFT JOIN steps s ON s.code = d.code AND s.open"
         f" WHERE d.ended_at IS NULL AND d.status <> 'awaiting_supplement'{where}"  # noqa: S608
         " GROUP BY d.code"
         " HAVING (d.due_at < %(now)s"
@@ -136,23 +136,41 @@ def late_or_at_risk(
     )
 
 
-def evaluations(
+def _evaluation_filters(filters: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    where, params = _where(filters)
+    if filters.get("agency"):
+        where += " AND %(f_agency)s = ANY (agencies)"
+        params["f_agency"] = filters["agency"]
+    return where, params
+
+
+def rating_counts(
     uow: UnitOfWork, start: datetime, end: datetime, filters: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """Evaluations in the period with the dossier's unit and the agencies that held a step."""
-    where, params = _where(filters, "d")
-    agency = ""
-    if filters.get("agency"):
-        agency = (
-            " AND EXISTS (SELECT 1 FROM steps s WHERE s.code = e.code AND s.agency = %(f_agency)s)"
-        )
-        params["f_agency"] = filters["agency"]
+    """Answers per criterion and level: in all (`scope` all), per unit and per agency."""
+    where, params = _evaluation_filters(filters)
     return uow.fetchall(
-        "SELECT e.code, e.unit, e.ratings,"
-        " coalesce((SELECT array_agg(DISTINCT s.agency) FROM steps s WHERE s.code = e.code),"
-        "   '{}') AS agencies"
-        " FROM evaluations e JOIN dossiers d ON d.code = e.code"
-        f" WHERE e.at >= %(start)s AND e.at < %(end)s{where}{agency}",  # noqa: S608
+        "WITH r AS (SELECT e.unit, e.agencies, kv.key AS criterion, kv.value AS level"
+        " FROM evaluations e, jsonb_each_text(e.ratings) kv"
+        f" WHERE e.at >= %(start)s AND e.at < %(end)s{where})"
+        " SELECT 'all' AS scope, '' AS key, criterion, level, count(*) AS n FROM r"
+        " GROUP BY criterion, level"
+        " UNION ALL SELECT 'unit', unit, criterion, level, count(*) FROM r"
+        " GROUP BY unit, criterion, level"
+        " UNION ALL SELECT 'agency', agency, criterion, level, count(*)"
+        " FROM r, unnest(r.agencies) AS agency GROUP BY agency, criterion, level",
+        {"start": start, "end": end, **params},
+    )
+
+
+def overall_counts(
+    uow: UnitOfWork, start: datetime, end: datetime, filters: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Evaluations per overall rating (all that the index and the dashboard need)."""
+    where, params = _evaluation_filters(filters)
+    return uow.fetchall(
+        "SELECT overall AS level, count(*) AS n FROM evaluations"
+        f" WHERE at >= %(start)s AND at < %(end)s{where} GROUP BY overall",
         {"start": start, "end": end, **params},
     )
 

@@ -149,11 +149,23 @@ def count_day(uow: UnitOfWork, day: date, dossier: dict[str, Any], **counts: flo
     )
 
 
-def add_evaluation(uow: UnitOfWork, code: str, unit: str, at: datetime, ratings: Any) -> bool:
+def add_evaluation(uow: UnitOfWork, dossier: dict[str, Any], at: datetime, ratings: Any) -> bool:
+    """Keep the ratings with the dossier's facts and the agencies that held its steps."""
     row = uow.fetchone(
-        "INSERT INTO evaluations (code, unit, at, ratings) VALUES (%s, %s, %s, %s)"
+        "INSERT INTO evaluations (code, unit, procedure_code, field, agencies, at, overall, ratings)"
+        " SELECT %(code)s, %(unit)s, %(procedure_code)s, %(field)s,"
+        " coalesce((SELECT array_agg(DISTINCT agency ORDER BY agency) FROM steps"
+        "   WHERE code = %(code)s), '{}'), %(at)s, %(overall)s, %(ratings)s"
         " ON CONFLICT (code) DO NOTHING RETURNING code",
-        (code, unit, at, Jsonb(ratings)),
+        {
+            "code": dossier["code"],
+            "unit": dossier["unit"],
+            "procedure_code": dossier["procedure_code"],
+            "field": dossier["field"],
+            "at": at,
+            "overall": (ratings or {}).get("overall"),
+            "ratings": Jsonb(ratings or {}),
+        },
     )
     return row is not None
 

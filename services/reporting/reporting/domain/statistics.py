@@ -84,41 +84,50 @@ def agency_rates(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return result
 
 
-def satisfaction(rows: Iterable[dict[str, Any]], criteria: Iterable[str]) -> dict[str, Any]:
-    """Distribution of ratings per criterion, overall, per unit and per agency."""
+def satisfaction(
+    counts: Iterable[dict[str, Any]], evaluations: int, criteria: Iterable[str]
+) -> dict[str, Any]:
+    """Distribution of ratings per criterion, overall, per unit and per agency, from counted
+    answers (`scope` all | unit | agency, `key`, `criterion`, `level`, `n`). Unknown criteria and
+    levels are left out."""
     names = tuple(criteria)
     total = _empty(names)
-    per_unit: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: _empty(names))
-    per_agency: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: _empty(names))
-    count = 0
-    for row in rows:
-        count += 1
-        targets = [total, per_unit[row["unit"]], *(per_agency[a] for a in row["agencies"])]
-        for criterion, level in (row["ratings"] or {}).items():
-            if criterion in names and level in LEVELS:
-                for target in targets:
-                    target[criterion][level] += 1
+    per: dict[str, dict[str, dict[str, dict[str, int]]]] = {
+        "unit": defaultdict(lambda: _empty(names)),
+        "agency": defaultdict(lambda: _empty(names)),
+    }
+    for row in counts:
+        criterion, level = row["criterion"], row["level"]
+        if criterion not in names or level not in LEVELS:
+            continue
+        target = total if row["scope"] == "all" else per[row["scope"]][row["key"]]
+        target[criterion][level] += int(row["n"])
     return {
-        "evaluations": count,
+        "evaluations": evaluations,
         "criteria": _with_rates(total),
         "satisfied_rate": _satisfied_rate(total["overall"]) if "overall" in total else None,
         "by_unit": [
-            {
-                "unit": unit,
-                "criteria": _with_rates(d),
-                "satisfied_rate": _satisfied_rate(d["overall"]),
-            }
-            for unit, d in sorted(per_unit.items())
+            {"unit": unit, "criteria": _with_rates(d), "satisfied_rate": _overall_rate(d)}
+            for unit, d in sorted(per["unit"].items())
         ],
         "by_agency": [
-            {
-                "agency": a,
-                "criteria": _with_rates(d),
-                "satisfied_rate": _satisfied_rate(d["overall"]),
-            }
-            for a, d in sorted(per_agency.items())
+            {"agency": a, "criteria": _with_rates(d), "satisfied_rate": _overall_rate(d)}
+            for a, d in sorted(per["agency"].items())
         ],
     }
+
+
+def overall(counts: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """The overall rating's distribution from per-level counts (`level`, `n`)."""
+    levels = dict.fromkeys(LEVELS, 0)
+    for row in counts:
+        if row["level"] in levels:
+            levels[row["level"]] += int(row["n"])
+    return {**levels, "answers": sum(levels.values()), "satisfied_rate": _satisfied_rate(levels)}
+
+
+def _overall_rate(dist: dict[str, dict[str, int]]) -> float | None:
+    return _satisfied_rate(dist["overall"]) if "overall" in dist else None
 
 
 def _empty(names: tuple[str, ...]) -> dict[str, dict[str, int]]:

@@ -141,7 +141,7 @@ def _returned(uow: UnitOfWork, calendar: WorkCalendar, event: dict[str, Any]) ->
 
 def _evaluated(uow: UnitOfWork, calendar: WorkCalendar, event: dict[str, Any]) -> None:
     dossier, at = _known(uow, event), when(event)
-    if repo.add_evaluation(uow, dossier["code"], dossier["unit"], at, event["data"]["ratings"]):
+    if repo.add_evaluation(uow, dossier, at, event["data"].get("ratings")):
         repo.update_dossier(uow, dossier["code"], evaluated_at=at)
 
 

@@ -108,19 +108,24 @@ def late_report(
 
 
 def satisfaction_report(uow: UnitOfWork, period: Period, filters: dict[str, Any]) -> dict[str, Any]:
-    rows = queries.evaluations(uow, period.start_at, period.end_at, filters)
+    counts = queries.rating_counts(uow, period.start_at, period.end_at, filters)
+    evaluations = sum(int(row["n"]) for row in _overall_of(uow, period, filters))
     return {
         "period": period.as_dict(),
         "filters": _shown(filters),
-        **statistics.satisfaction(rows, CRITERIA),
+        **statistics.satisfaction(counts, evaluations, CRITERIA),
     }
+
+
+def _overall_of(uow: UnitOfWork, period: Period, filters: dict[str, Any]) -> list[dict[str, Any]]:
+    return queries.overall_counts(uow, period.start_at, period.end_at, filters)
 
 
 def indices_report(
     uow: UnitOfWork, period: Period, filters: dict[str, Any], now: datetime
 ) -> dict[str, Any]:
     totals = statistics_report(uow, period, filters, now)["totals"]
-    rated = satisfaction_report(uow, period, filters)["criteria"]["overall"]
+    rated = statistics.overall(_overall_of(uow, period, filters))
     counts = indices.Counts(
         finished=totals["completed"],
         finished_on_time=totals["completed_early"] + totals["completed_on_time"],
@@ -153,7 +158,7 @@ def dashboard(
             {"agency": r["agency"], "open": r["open"], "overdue": r["overdue"]}
             for r in queries.open_by_agency(uow, now, filters)
         ],
-        "satisfaction": satisfaction_report(uow, period, filters)["criteria"]["overall"],
+        "satisfaction": statistics.overall(_overall_of(uow, period, filters)),
     }
 
 

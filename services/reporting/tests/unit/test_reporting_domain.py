@@ -292,6 +292,23 @@ def test_agency_rates():
     ]
 
 
+def counted(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What queries.rating_counts answers for these evaluations: answers per scope, criterion, level."""
+    from collections import Counter
+
+    tally: Counter[tuple[str, str, str, str]] = Counter()
+    for row in rows:
+        for criterion, level in (row["ratings"] or {}).items():
+            tally["all", "", criterion, level] += 1
+            tally["unit", row["unit"], criterion, level] += 1
+            for agency in row["agencies"]:
+                tally["agency", agency, criterion, level] += 1
+    return [
+        {"scope": scope, "key": key, "criterion": c, "level": lv, "n": n}
+        for (scope, key, c, lv), n in tally.items()
+    ]
+
+
 def test_satisfaction_counts_each_criterion_per_unit_and_agency():
     """Known criteria and levels only; the satisfied rate is (very satisfied + satisfied) over
     answers; an evaluation counts for every agency that held a step of its dossier."""
@@ -313,7 +330,7 @@ def test_satisfaction_counts_each_criterion_per_unit_and_agency():
         },
         {"unit": "U2", "agencies": [], "ratings": None},
     ]
-    report = statistics.satisfaction(rows, ("overall", "on_time"))
+    report = statistics.satisfaction(counted(rows), len(rows), ("overall", "on_time"))
 
     def level(very: int, satisfied: int, dissatisfied: int, rate: float | None) -> dict:
         answers = very + satisfied + dissatisfied
@@ -357,7 +374,22 @@ def test_satisfaction_counts_each_criterion_per_unit_and_agency():
 
 
 def test_satisfaction_without_an_overall_criterion_has_no_rate():
-    assert statistics.satisfaction([], ("on_time",))["satisfied_rate"] is None
+    assert statistics.satisfaction([], 0, ("on_time",))["satisfied_rate"] is None
+
+
+def test_overall_distribution_from_counts():
+    rows = [
+        {"level": "very_satisfied", "n": 2},
+        {"level": "dissatisfied", "n": 1},
+        {"level": None, "n": 4},  # evaluations without an overall rating
+    ]
+    assert statistics.overall(rows) == {
+        "very_satisfied": 2,
+        "satisfied": 0,
+        "dissatisfied": 1,
+        "answers": 3,
+        "satisfied_rate": 0.6667,
+    }
 
 
 def test_weekly_on_time_groups_by_iso_week():
