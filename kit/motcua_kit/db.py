@@ -157,10 +157,10 @@ class UnitOfWork:
         try:
             if commit:
                 self._conn.commit()
-            else:
+            elif not self._conn.broken:  # a lost connection has nothing left to roll back
                 self._conn.rollback()
         finally:
-            self._pool.putconn(self._conn)
+            self._pool.putconn(self._conn)  # the pool discards a broken connection
             self._conn = None
 
 
@@ -230,7 +230,14 @@ class Database(DependencyProvider):
             self.relay.wake()
 
     def worker_result(self, worker_ctx: Any, result: Any = None, exc_info: Any = None) -> None:
-        self.settle(worker_ctx, commit=exc_info is None)
+        # HTTP requests and consumed events are settled before they are answered or acked
+        # (`settle_transactions`); what is left here is a timer's transaction. If its commit fails
+        # (the database went away), its work is undone and done again on a later tick: an
+        # exception raised here would kill the service's container.
+        try:
+            self.settle(worker_ctx, commit=exc_info is None)
+        except Exception:
+            log.exception("could not settle the transaction of %s", worker_ctx)
 
     def worker_teardown(self, worker_ctx: Any) -> None:
         uow = self._uows.pop(worker_ctx, None)

@@ -15,6 +15,7 @@ from motcua_kit.workcal import WorkCalendar
 from routing import metrics
 from routing.adapters import repository as repo
 from routing.domain.agencies import Registry
+from routing.domain.route import ASSIGNED, COMPLETED, Step
 from routing.providers import Policy
 from routing.schemas import CompleteSchema, ReasonSchema, SupplementRequestSchema
 from routing.workflow.actions import act
@@ -33,6 +34,23 @@ REPLY_SCHEMAS: dict[str, type[Schema]] = {
     "return": ReasonSchema,
 }
 REPLY_FIELDS = {name: set(schema().fields) for name, schema in REPLY_SCHEMAS.items()}
+
+
+class ReplyTooEarly(Exception):
+    """A reply the step's state allows only after another one (a `complete` before its
+    `accept`): not refused but retried (CONSUMER_RETRY_DELAYS), so the other is applied first.
+    Replies are not handled in the order sent: a backlog is taken by several workers at once, and
+    an `accept` whose first try failed (the database was away) comes back after its `complete`."""
+
+
+def _applied_already(s: Step, action: str, data: Mapping[str, Any]) -> bool:
+    """The same reply again (an agency's system that crashed before acknowledging its task
+    answers it again): an accept of this hand-over, or the same completion."""
+    if action == "accept":
+        return s.accepted_at is not None
+    if action == "complete":
+        return s.status == COMPLETED and s.result_reference == data.get("result_reference")
+    return False
 
 
 def bus_reply(
@@ -68,6 +86,14 @@ def bus_reply(
         )
         act(uow, registry, calendar, policy, actor, agency.code, step_id, action, body, now)
     except ApiError as exc:
+        stale = exc.code in ("invalid_step_status", "route_closed")
+        current = repo.step(uow, step_id) if stale else None
+        if current is not None and current.agency_code == agency.code:
+            if _applied_already(current, action, data):
+                log.info("reply already applied: %s of %s", action, step_id)
+                return
+            if action == "complete" and current.status == ASSIGNED:
+                raise ReplyTooEarly(f"complete of {step_id} before its accept") from exc
         metrics.REJECTED_REPLIES.labels(exc.code).inc()
         raise PermanentError(f"{exc.code}: {exc.message}") from exc
     except ValidationError as exc:
