@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import eventlet
+import psycopg
 from motcua_kit.db import UnitOfWork
 
 from notification import metrics
@@ -55,13 +56,40 @@ def dispatch(
     pool = eventlet.GreenPool(settings.concurrency)
     outcomes = list(pool.imap(lambda d: attempt(channels, d, subscribers), claimed))
     finished = now()
+    # The messages are out: losing the database now would mean sending them all again once the
+    # leases run out. Keep the outcomes and try to record them for up to half a lease.
+    waited, pause = 0.0, 0.5
+    while True:
+        try:
+            record_all(uow, templates, settings, claimed, outcomes, finished)
+            uow.commit()
+            return len(claimed)
+        except psycopg.OperationalError:
+            uow.finish(commit=False)  # drop the lost connection; the next use takes a new one
+            if waited + pause > settings.lease.total_seconds() / 2:
+                log.exception("could not record %s outcomes; they will be sent again", len(claimed))
+                return len(claimed)
+            log.warning("database unavailable, recording %s outcomes again", len(claimed))
+            eventlet.sleep(pause)
+            waited, pause = waited + pause, min(pause * 2, 5.0)
+
+
+def record_all(
+    uow: UnitOfWork,
+    templates: Templates,
+    settings: Settings,
+    claimed: list[dict[str, Any]],
+    outcomes: list[Outcome],
+    finished: datetime,
+) -> None:
     for delivery, result in zip(claimed, outcomes, strict=True):
         try:
             with uow.conn.transaction():  # one bad record must not undo the others
                 record(uow, templates, settings, delivery, result, finished)
+        except psycopg.OperationalError:
+            raise  # the connection is gone: all of them again, on a new one
         except Exception:
             log.exception("could not record the outcome of delivery %s", delivery["id"])
-    return len(claimed)
 
 
 def attempt(
