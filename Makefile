@@ -19,6 +19,8 @@ export REPORTING_PORT ?= 8004
 ROLE ?= reception
 UNIT ?= 000.00.08.H38
 BENCH_DOSSIERS ?= 1000000
+BENCH_SUBMISSIONS ?= 2000
+BENCH_CONCURRENCY ?= 100
 
 .PHONY: help up down test token lint typecheck logs venv migrate catalogue bench
 
@@ -51,6 +53,7 @@ token: venv ## print one development token: make -s token ROLE=reception UNIT=00
 lint: venv ## ruff and mypy
 	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy kit/motcua_kit services/intake/intake services/routing/routing services/notification/notification services/reporting/reporting
 
-bench: venv ## measure intake's reception and reporting's reads over BENCH_DOSSIERS (docs/performance.md)
+bench: venv ## measure the whole platform, intake's reception and reporting's reads (docs/performance.md)
+	@$(PY) bench/platform_bench.py --submissions $(BENCH_SUBMISSIONS) --concurrency $(BENCH_CONCURRENCY)
 	@$(PY) bench/intake_bench.py
 	@$(PY) bench/reporting_bench.py --dossiers $(BENCH_DOSSIERS)
