@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -10,7 +9,6 @@ from typing import Any
 from motcua_kit import metrics, ops
 from motcua_kit.consumer import consume
 from motcua_kit.db import Database, UnitOfWork
-from motcua_kit.errors import ApiError
 from motcua_kit.http import http, json_response, load_json, load_query
 from motcua_kit.providers import Clock
 from nameko.dependency_providers import Config
@@ -143,10 +141,9 @@ class NotificationService(ops.OpsEndpoints):
 
     @http("POST", "/sms/delivery-reports", public=True)
     def sms_report(self, request: Request) -> Response:
-        expected = self.config.get("SMS_REPORT_TOKEN") or ""
-        given = request.headers.get("X-Motcua-Token", "")
-        if not expected or not hmac.compare_digest(expected, given):
-            raise ApiError(401, "unauthorized", "Thiếu hoặc sai mã xác thực của cổng SMS")
+        workflow.check_gateway_token(
+            self.config.get("SMS_REPORT_TOKEN"), request.headers.get("X-Motcua-Token")
+        )
         body = load_json(request, SmsReportSchema())
         return json_response(workflow.sms_report(self.db, body, self.now()))
 

@@ -23,8 +23,3 @@ AGE = Gauge(
     "motcua_reporting_last_event_age_seconds",
     "Time since the last event applied happened (grows when nothing arrives, or when stuck).",
 )
-
-
-def known_agencies() -> set[str]:
-    """Agencies a gauge was set for (so one whose steps all closed goes back to zero)."""
-    return {labels[0] for labels in OPEN._metrics}  # noqa: SLF001

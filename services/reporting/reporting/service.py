@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,21 +20,11 @@ from werkzeug.wrappers import Request, Response
 from reporting import workflow
 from reporting.adapters import exports
 from reporting.adapters import repository as repo
-from reporting.domain.facts import VN
 from reporting.schemas import ReportQuery
 
 READERS = ("supervisor", "admin")
 DASHBOARD = Path(__file__).parent / "static" / "dashboard.html"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def period_and_filters(
-    query: dict[str, Any], now: datetime
-) -> tuple[workflow.Period, dict[str, Any]]:
-    today = now.astimezone(VN).date()
-    first = query.pop("first") or date(today.year, 1, 1)
-    last = query.pop("last") or today
-    return workflow.Period(first, last), query
 
 
 class ReportingService(ops.OpsEndpoints):
@@ -63,7 +53,9 @@ class ReportingService(ops.OpsEndpoints):
     # --- reports (supervisors) ---------------------------------------------------------------
 
     def _query(self, request: Request) -> tuple[workflow.Period, dict[str, Any]]:
-        return period_and_filters(load_query(request, ReportQuery()), self.now())
+        query = load_query(request, ReportQuery())
+        period = workflow.Period.asked(query.pop("first"), query.pop("last"), self.now())
+        return period, query
 
     @http("GET", "/reports/statistics", roles=READERS)
     def statistics(self, request: Request) -> Response:

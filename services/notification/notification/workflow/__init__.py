@@ -3,6 +3,7 @@
 from notification.workflow.dispatch import dispatch
 from notification.workflow.planning import handle_event
 from notification.workflow.views import (
+    check_gateway_token,
     delivery_log,
     preview,
     refresh_gauges,
@@ -18,6 +19,7 @@ from notification.workflow.webhooks import (
 )
 
 __all__ = [
+    "check_gateway_token",
     "delete_subscriber",
     "delivery_log",
     "dispatch",

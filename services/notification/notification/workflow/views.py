@@ -3,6 +3,7 @@ SMS gateway's delivery reports."""
 
 from __future__ import annotations
 
+import hmac
 from datetime import datetime
 from typing import Any
 
@@ -124,6 +125,12 @@ def preview(
                 "segments": counted.count,
             }
     return answer
+
+
+def check_gateway_token(expected: str | None, given: str | None) -> None:
+    """Delivery reports come from the SMS gateway only: it sends the shared SMS_REPORT_TOKEN."""
+    if not expected or not hmac.compare_digest(expected.encode(), (given or "").encode()):
+        raise ApiError(401, "unauthorized", "Thiếu hoặc sai mã xác thực của cổng SMS")
 
 
 def sms_report(uow: UnitOfWork, body: dict[str, Any], now: datetime) -> dict[str, Any]:

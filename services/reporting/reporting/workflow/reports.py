@@ -50,6 +50,12 @@ class Period:
     def end_at(self) -> datetime:
         return datetime.combine(self.end, time(), tzinfo=VN)
 
+    @classmethod
+    def asked(cls, first: date | None, last: date | None, now: datetime) -> Period:
+        """The period a supervisor asked for; unsaid ends: 1 January of this year, today."""
+        today = now.astimezone(VN).date()
+        return cls(first or date(today.year, 1, 1), last or today)
+
     def as_dict(self) -> dict[str, str]:
         return {"from": self.first.isoformat(), "to": self.last.isoformat()}
 
@@ -162,15 +168,20 @@ def dashboard(
     }
 
 
+# Agencies a gauge was set for, so one whose steps all closed is set back to zero.
+_gauged: set[str] = set()
+
+
 def refresh_gauges(uow: UnitOfWork, now: datetime) -> None:
     seen = set()
     for row in queries.open_by_agency(uow, now):
         metrics.OPEN.labels(row["agency"]).set(row["open"])
         metrics.OVERDUE.labels(row["agency"]).set(row["overdue"])
         seen.add(row["agency"])
-    for agency in metrics.known_agencies() - seen:
+    for agency in _gauged - seen:
         metrics.OPEN.labels(agency).set(0)
         metrics.OVERDUE.labels(agency).set(0)
+    _gauged.update(seen)
     last = repo.last_applied(uow)
     if last:
         metrics.LAG.set(max(0.0, (last["archived_at"] - last["time"]).total_seconds()))
