@@ -24,6 +24,8 @@ DEFAULT_RECIPIENTS = Path(__file__).parent / "data" / "recipients.json"
 class EmailSender(Protocol):
     def send(self, envelope: Envelope) -> Outcome: ...
 
+    def close(self) -> None: ...
+
 
 class SmsSender(Protocol):
     def send(self, message: TextMessage) -> Outcome: ...
@@ -53,6 +55,8 @@ def channels_from_config(config: dict[str, Any]) -> ChannelSet:
             user=setting(config, "SMTP_USER"),
             password=setting(config, "SMTP_PASSWORD"),
             timeout=float(setting(config, "SMTP_TIMEOUT", 30)),
+            reuse_seconds=float(setting(config, "SMTP_REUSE_SECONDS", 5)),
+            messages_per_session=int(setting(config, "SMTP_MESSAGES_PER_SESSION", 100)),
         )
     elif transport == "folder":
         email = FolderSender(Path(setting(config, "MAIL_FOLDER", ".run/mail")), sender)
@@ -96,6 +100,9 @@ class Channels(DependencyProvider):
 
     def get_dependency(self, worker_ctx: Any) -> ChannelSet:
         return self.channels
+
+    def stop(self) -> None:
+        self.channels.email.close()  # say goodbye to the SMTP server on kept-open sessions
 
 
 class MessageTemplates(DependencyProvider):

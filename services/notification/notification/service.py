@@ -85,7 +85,7 @@ class NotificationService(ops.OpsEndpoints):
 
     @timer(interval=0.5)
     def send_due(self) -> None:
-        workflow.dispatch(self.db, self.channels, self.templates, self.settings, self.now)
+        workflow.dispatch_backlog(self.db, self.channels, self.templates, self.settings, self.now)
 
     # --- officers: the delivery log ----------------------------------------------------------
 

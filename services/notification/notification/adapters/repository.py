@@ -139,11 +139,11 @@ def claim(
             " ORDER BY next_attempt_at LIMIT %(n)s FOR UPDATE SKIP LOCKED) RETURNING *",
             {"lease": now + lease, "now": now, "channel": channel, "n": budget},
         )
-        for row in rows:
+        if rows:
             uow.execute(
                 "INSERT INTO delivery_attempts (delivery_id, attempt, channel, started_at)"
-                " VALUES (%s, %s, %s, %s)",
-                (row["id"], row["attempts"], channel, now),
+                " SELECT d, a, %s, %s FROM unnest(%s::uuid[], %s::int[]) AS t(d, a)",
+                (channel, now, [r["id"] for r in rows], [r["attempts"] for r in rows]),
             )
         claimed.extend(rows)
     return claimed
@@ -165,6 +165,38 @@ def finish(
         {**state, "now": now, "id": delivery["id"], "attempts": delivery["attempts"]},
     )
     return updated is not None
+
+
+def finish_succeeded(
+    uow: UnitOfWork, succeeded: list[tuple[dict[str, Any], str, str, str | None]], now: datetime
+) -> set[str]:
+    """`finish` for many handed-over deliveries at once: (delivery, status, detail, provider id)
+    each, status `sent` or `delivered`. Returns the ids still leased to us, now recorded."""
+    ids = [d["id"] for d, _, _, _ in succeeded]
+    attempts = [d["attempts"] for d, _, _, _ in succeeded]
+    statuses = [status for _, status, _, _ in succeeded]
+    uow.execute(
+        "UPDATE delivery_attempts a SET finished_at = %s, outcome = v.status, detail = v.detail"
+        " FROM unnest(%s::uuid[], %s::int[], %s::text[], %s::text[]) AS v(id, attempt, status,"
+        " detail) WHERE a.delivery_id = v.id AND a.attempt = v.attempt",
+        (now, ids, attempts, statuses, [detail[:1000] for _, _, detail, _ in succeeded]),
+    )
+    rows = uow.fetchall(
+        "UPDATE deliveries d SET state = v.status, sent_at = %(now)s, provider_id = v.provider_id,"
+        " delivered_at = CASE WHEN v.status = 'delivered' THEN %(now)s ELSE d.delivered_at END,"
+        " last_error = NULL, deferred_reason = NULL, lease_until = NULL, updated_at = %(now)s"
+        " FROM unnest(%(ids)s::uuid[], %(attempts)s::int[], %(statuses)s::text[],"
+        " %(providers)s::text[]) AS v(id, attempt, status, provider_id)"
+        " WHERE d.id = v.id AND d.attempts = v.attempt AND d.state = 'sending' RETURNING d.id",
+        {
+            "now": now,
+            "ids": ids,
+            "attempts": attempts,
+            "statuses": statuses,
+            "providers": [provider for _, _, _, provider in succeeded],
+        },
+    )
+    return {str(row["id"]) for row in rows}
 
 
 def mark_delivered(uow: UnitOfWork, key: str, now: datetime) -> dict[str, Any] | None:

@@ -1,6 +1,6 @@
 """notification's use cases: each takes its dependencies and the time, and does one thing."""
 
-from notification.workflow.dispatch import dispatch
+from notification.workflow.dispatch import dispatch, dispatch_backlog
 from notification.workflow.planning import handle_event
 from notification.workflow.views import (
     check_gateway_token,
@@ -23,6 +23,7 @@ __all__ = [
     "delete_subscriber",
     "delivery_log",
     "dispatch",
+    "dispatch_backlog",
     "handle_event",
     "preview",
     "redrive",

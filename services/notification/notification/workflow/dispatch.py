@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -35,6 +36,26 @@ from notification.templates import Templates
 from notification.workflow.planning import queue_operator_notice
 
 log = logging.getLogger(__name__)
+
+
+BACKLOG_SECONDS = 10.0  # a timer worker hands over to the next tick after this long
+
+
+def dispatch_backlog(
+    uow: UnitOfWork,
+    channels: ChannelSet,
+    templates: Templates,
+    settings: Settings,
+    now: Callable[[], datetime],
+) -> int:
+    """Rounds one after another while they come back full, so a backlog drains as fast as the
+    channels and rate limits allow instead of one batch per timer tick."""
+    started, attempted = time.monotonic(), 0
+    while True:
+        count = dispatch(uow, channels, templates, settings, now)
+        attempted += count
+        if count < settings.batch or time.monotonic() - started > BACKLOG_SECONDS:
+            return attempted
 
 
 def dispatch(
@@ -82,14 +103,43 @@ def record_all(
     outcomes: list[Outcome],
     finished: datetime,
 ) -> None:
-    for delivery, result in zip(claimed, outcomes, strict=True):
-        try:
-            with uow.conn.transaction():  # one bad record must not undo the others
-                record(uow, templates, settings, delivery, result, finished)
-        except psycopg.OperationalError:
-            raise  # the connection is gone: all of them again, on a new one
-        except Exception:
-            log.exception("could not record the outcome of delivery %s", delivery["id"])
+    pairs = list(zip(claimed, outcomes, strict=True))
+    succeeded = [(d, r) for d, r in pairs if r.succeeded]
+    # Pipeline mode: statements that need no answer travel together.
+    with uow.conn.pipeline():
+        if succeeded:
+            try:
+                with uow.conn.transaction():
+                    record_succeeded(uow, succeeded, finished)
+                pairs = [(d, r) for d, r in pairs if not r.succeeded]
+            except psycopg.OperationalError:
+                raise  # the connection is gone: all of them again, on a new one
+            except Exception:
+                log.exception("could not record %s outcomes together", len(succeeded))
+        for delivery, result in pairs:
+            try:
+                with uow.conn.transaction():  # one bad record must not undo the others
+                    record(uow, templates, settings, delivery, result, finished)
+            except psycopg.OperationalError:
+                raise
+            except Exception:
+                log.exception("could not record the outcome of delivery %s", delivery["id"])
+
+
+def record_succeeded(
+    uow: UnitOfWork, succeeded: list[tuple[dict[str, Any], Outcome]], now: datetime
+) -> None:
+    """The common case, in a few statements for the whole round instead of a few each."""
+    recorded = repo.finish_succeeded(
+        uow, [(d, r.status, r.detail, r.provider_id) for d, r in succeeded], now
+    )
+    for delivery, result in succeeded:
+        if str(delivery["id"]) not in recorded:
+            continue  # the lease ran out and another sender owns it now
+        metrics.SENT.labels(delivery["channel"], delivery["message"]).inc()
+        _emit(uow, "notification.sent", delivery, result.status, now)
+        if delivery["channel"] == WEBHOOK:
+            repo.reset_failures(uow, delivery["recipient"])
 
 
 def attempt(

@@ -115,11 +115,12 @@ def queue_message(
 
 
 def queue_webhooks(uow: UnitOfWork, event: dict[str, Any], code: str | None, now: datetime) -> int:
+    interested = [s for s in repo.subscribers(uow) if subscribed(s["event_types"], event["type"])]
+    if not interested:
+        return 0
     body = encode(webhook_body(event)).decode("utf-8")
     queued = 0
-    for subscriber in repo.subscribers(uow):
-        if not subscribed(subscriber["event_types"], event["type"]):
-            continue
+    for subscriber in interested:
         queued += repo.insert_delivery(
             uow,
             {

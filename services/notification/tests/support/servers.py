@@ -83,12 +83,16 @@ class _Server:
 class SmtpSink(_Server):
     """`host`/`port` to send to; `messages()` in the order received."""
 
-    def __init__(self, tmpdir: str | Path, fail_first: int = 0, timeout: float = 10) -> None:
+    def __init__(
+        self, tmpdir: str | Path, fail_first: int = 0, timeout: float = 10, drop_after: int = 0
+    ) -> None:
         self.host = HOST
         self.maildir = Path(tmpdir) / "smtp_sink"
         args = ["--maildir", str(self.maildir)]
         if fail_first:
             args += ["--fail-first", str(fail_first)]
+        if drop_after:
+            args += ["--drop-after", str(drop_after)]
         super().__init__("smtp_sink", tmpdir, args, timeout)
 
     def messages(self) -> list[EmailMessage]:
