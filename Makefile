@@ -53,7 +53,8 @@ token: venv ## print one development token: make -s token ROLE=reception UNIT=00
 lint: venv ## ruff and mypy
 	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy kit/motcua_kit services/intake/intake services/routing/routing services/notification/notification services/reporting/reporting
 
-bench: venv ## measure the whole platform, intake's reception and reporting's reads (docs/performance.md)
+bench: venv ## measure the whole platform, the framework's floor, intake's reception and reporting's reads (docs/performance.md)
 	@$(PY) bench/platform_bench.py --submissions $(BENCH_SUBMISSIONS) --concurrency $(BENCH_CONCURRENCY)
+	@$(PY) bench/floor_bench.py
 	@$(PY) bench/intake_bench.py
 	@$(PY) bench/reporting_bench.py --dossiers $(BENCH_DOSSIERS)

@@ -4,6 +4,7 @@
     .venv/bin/python bench/platform_bench.py --submissions 500 --concurrency 20
     .venv/bin/python bench/platform_bench.py --env intake:INTAKE_MAX_WORKERS=20 --env LOG_LEVEL=WARNING
     .venv/bin/python bench/platform_bench.py --email folder --default-rate-limits
+    .venv/bin/python bench/platform_bench.py --rates 10,20,40 --rate-seconds 60   # open loop
 
 It starts the four services as production runs them, each its own process (tests/platform_stack.py:
 `python -m motcua_kit.run --config services/<name>/config.yml <name>.service`, config.yml
@@ -31,10 +32,27 @@ for until it has gone all the way through), then N submissions from C client thr
 - end to end: N ÷ (first POST → the last of (a), (b), (c) of the measured dossiers).
 
 DB timestamps are each service's `now()` inside the transaction that makes the fact visible, so a
-fact is visible a few milliseconds after the time recorded. Then it stops the platform and runs
-the raw baseline (bench/baseline.py: per operation an INSERT + COMMIT and a persistent publish
-with confirm, one connection pair per thread) at the same concurrency, capped by PostgreSQL's free
-connections, and gives platform ÷ baseline for the submissions and for end to end.
+fact is visible a few milliseconds after the time recorded.
+
+Open loop. The clients above are a closed loop: each sends again as soon as it is answered, so
+100 of them keep ~100 submissions queued and the latency measured is that queue (Little's law:
+p99 < 50 ms at 100 clients would take > 2,000 submissions/s). So, once the closed loop is through,
+phases at fixed arrival rates follow on the same stack (`--rates`, each `--rate-seconds` long):
+submissions scheduled 1/R apart, each sent at its time by a free one of the `--concurrency`
+client threads (if none is free it waits, and the wait counts). Latency and propagation are
+measured from the scheduled time, so a backlog shows (no coordinated omission); the POST alone
+too. Each phase's dossiers are through before the next phase starts.
+
+Baselines. Then it stops the platform and runs two raw baselines (bench/baseline.py; plain
+psycopg and pika, one connection pair per thread, at the same concurrency, capped by
+PostgreSQL's free connections). "minimal": per operation an INSERT + COMMIT and a persistent
+publish with confirm — the floor of one submission. "equal work": per dossier the durable work
+the platform did per dossier in the closed loop — from RabbitMQ's vhost counters (publish, ack)
+over the measured phase, P confirmed publishes and C messages consumed, and as writes the
+submission plus one commit per consumed message — i.e. an INSERT + COMMIT, P publishes with
+confirm (fanned out to make C deliveries) and C × (get, INSERT + COMMIT, ack). Platform end to
+end ÷ minimal says how far the platform is from one write and one publish; ÷ equal work says
+how much of the hardware's limit for the work it does it reaches.
 
 notification's RATE_LIMITS (an operator's budget at the mail and SMS provider: 600 emails a minute
 by default, which would spread 2,000 receipts over 3+ minutes) are lifted for the run unless
@@ -44,8 +62,9 @@ A summary is printed and the figures, with the machine, PostgreSQL and RabbitMQ 
 bench/results/platform-<timestamp>.json. Everything started or created is removed at the end,
 also on Ctrl-C, SIGTERM or an error. Only 127.0.0.1 is contacted. The targets of issue 6 (≥ 50 %
 of the baseline end to end, submission p99 < 50 ms at 100 clients, propagation p99 < 1 s) are
-reported as met or not; only failed checks (a reply not 201, a dossier not propagated) make the
-exit status 1.
+reported as met or not, for the closed loop and per open-loop phase (and the highest rate that
+meets both latency targets); only failed checks (a reply not 201, a dossier not propagated, an
+incomplete baseline) make the exit status 1.
 """
 
 from __future__ import annotations
@@ -69,7 +88,7 @@ from email.parser import BytesParser
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO / "tests") not in sys.path:
@@ -177,12 +196,9 @@ def free_connections(pg_url: str) -> int:
 # --- the load --------------------------------------------------------------------------------
 
 
-def drive(
-    base: str, token: str, n: int, concurrency: int, max_seconds: float
-) -> tuple[list[dict[str, Any]], float]:
-    """N submissions from `concurrency` threads; one record per attempt (wall-clock `sent`, POST
-    latency in seconds, status, dossier code) and the wall time of the whole."""
-    work = [
+def submission_work(n: int, token: str) -> list[tuple[bytes, dict[str, str]]]:
+    """N birth bundles, each with its own applicant and Idempotency-Key: (body, headers)."""
+    return [
         (
             intake_bench.submission_body(),
             {
@@ -193,14 +209,42 @@ def drive(
         )
         for _ in range(n)
     ]
+
+
+def post_submission(
+    session: requests.Session, base: str, body: bytes, headers: dict[str, str]
+) -> tuple[float, int, str | None]:
+    """One POST /dossiers: (seconds it took, status or 0, dossier code or what went wrong)."""
+    started = time.perf_counter()
+    try:
+        reply = session.post(f"{base}/dossiers", data=body, headers=headers, timeout=60)
+        took = time.perf_counter() - started
+        status = reply.status_code
+        code = reply.json().get("code") if status == 201 else reply.text[:200]
+    except (requests.RequestException, ValueError) as exc:
+        took, status, code = time.perf_counter() - started, 0, repr(exc)[:200]
+    return took, status, code
+
+
+def client_session() -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # an http_proxy of the shell must not capture 127.0.0.1
+    return session
+
+
+def drive(
+    base: str, token: str, n: int, concurrency: int, max_seconds: float
+) -> tuple[list[dict[str, Any]], float]:
+    """N submissions from `concurrency` threads; one record per attempt (wall-clock `sent`, POST
+    latency in seconds, status, dossier code) and the wall time of the whole."""
+    work = submission_work(n, token)
     lock = threading.Lock()
     indexes = iter(range(n))
     records: list[dict[str, Any]] = []
     end_by = time.monotonic() + max_seconds
 
     def worker() -> None:
-        with requests.Session() as session:
-            session.trust_env = False  # an http_proxy of the shell must not capture 127.0.0.1
+        with client_session() as session:
             while time.monotonic() < end_by:
                 with lock:
                     i = next(indexes, None)
@@ -208,14 +252,7 @@ def drive(
                     return
                 body, headers = work[i]
                 sent = time.time()
-                started = time.perf_counter()
-                try:
-                    reply = session.post(f"{base}/dossiers", data=body, headers=headers, timeout=60)
-                    took = time.perf_counter() - started
-                    status = reply.status_code
-                    code = reply.json().get("code") if status == 201 else reply.text[:200]
-                except (requests.RequestException, ValueError) as exc:
-                    took, status, code = time.perf_counter() - started, 0, repr(exc)[:200]
+                took, status, code = post_submission(session, base, body, headers)
                 with lock:
                     records.append(
                         {
@@ -237,6 +274,60 @@ def drive(
     return records, time.monotonic() - started
 
 
+def drive_open_loop(
+    base: str, token: str, rate: float, seconds: float, concurrency: int, max_seconds: float
+) -> list[dict[str, Any]]:
+    """Submissions at fixed arrival times (one every 1/rate s for `seconds`), each sent by the
+    next free one of `concurrency` client threads at its time; if all are busy it waits for one,
+    and that wait counts: latency is from the scheduled time (no coordinated omission). One
+    record per scheduled submission (wall-clock `scheduled`, `sent`, `replied`; `took` the POST
+    alone, `from_scheduled` scheduled time → reply); what is more than `max_seconds` behind
+    schedule is not sent (status 0)."""
+    n = max(1, round(rate * seconds))
+    work = submission_work(n, token)
+    lock = threading.Lock()
+    indexes = iter(range(n))
+    records: list[dict[str, Any]] = []
+    wall0, mono0 = time.time(), time.monotonic()
+    first = mono0 + 0.5  # the threads are up by then
+
+    def worker() -> None:
+        with client_session() as session:
+            while True:
+                with lock:
+                    i = next(indexes, None)
+                if i is None:
+                    return
+                due = first + i / rate
+                record: dict[str, Any] = {"scheduled": wall0 + (due - mono0)}
+                if time.monotonic() > due + max_seconds:
+                    record.update(status=0, code=f"not sent: over {max_seconds:g} s behind")
+                else:
+                    time.sleep(max(0.0, due - time.monotonic()))
+                    sent_mono = time.monotonic()
+                    body, headers = work[i]
+                    took, status, code = post_submission(session, base, body, headers)
+                    record.update(
+                        sent=wall0 + (sent_mono - mono0),
+                        replied=wall0 + (sent_mono - mono0) + took,
+                        took=took,
+                        from_scheduled=sent_mono + took - due,
+                        status=status,
+                        code=code,
+                    )
+                with lock:
+                    records.append(record)
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    end_by = first + seconds + max_seconds + 65
+    for thread in threads:
+        while thread.is_alive() and time.monotonic() < end_by:
+            thread.join(timeout=0.2)
+    return records
+
+
 # --- what the services have done -------------------------------------------------------------
 
 
@@ -256,13 +347,33 @@ class Probe:
             s: psycopg.connect(stack.database_url(s), autocommit=True, connect_timeout=5)
             for s in SERVICES
         }
+        self.queries = dict.fromkeys(SERVICES, 0)  # each a transaction in pg_stat_database
 
     def close(self) -> None:
         for conn in self.conns.values():
             conn.close()
 
     def rows(self, service: str, query: str, params: Any = ()) -> list[tuple[Any, ...]]:
+        self.queries[service] += 1
         return self.conns[service].execute(query, params).fetchall()
+
+    def commits(self) -> dict[str, dict[str, int]]:
+        """Per service database: pg_stat_database's committed transactions so far, and how
+        many of them were this probe's (counted before this query, which is one more)."""
+        own = dict(self.queries)
+        return {
+            s: {
+                "xact_commit": int(
+                    self.rows(
+                        s,
+                        "SELECT xact_commit FROM pg_stat_database"
+                        " WHERE datname = current_database()",
+                    )[0][0]
+                ),
+                "probe_queries": own[s],
+            }
+            for s in SERVICES
+        }
 
     def counts(self) -> dict[str, int]:
         return {s: int(self.rows(s, q)[0][0]) for s, q in self.COUNTS.items()}
@@ -344,6 +455,100 @@ def collect(probe: Probe, maildir: Path | None) -> dict[str, dict[str, float]]:
     for (code,) in probe.rows("reporting", "SELECT code FROM dossiers"):
         marks["reported_row"][code] = 1.0
     return marks
+
+
+# --- the durable work per dossier (for the equal-work baseline) -------------------------------
+
+
+def vhost_message_stats(stack: Stack) -> dict[str, int]:
+    """The counters of the stack's vhost in RabbitMQ's management API (publish, confirm, ack,
+    deliver_get, redeliver, drop_unroutable, ...), cumulative since the vhost was created."""
+    with client_session() as http:
+        reply = http.get(
+            f"{stack.management_api}/vhosts/{quote(stack.vhost, safe='')}",
+            auth=stack.management_auth,
+            timeout=10,
+        )
+    reply.raise_for_status()
+    stats = reply.json().get("message_stats") or {}
+    return {k: int(v) for k, v in stats.items() if isinstance(v, int)}
+
+
+def settled_message_stats(
+    stack: Stack, quiet_s: float = 6.0, timeout: float = 30.0
+) -> tuple[dict[str, int], bool]:
+    """The vhost's counters once they stop moving. An open channel reports its counters every
+    collect_statistics_interval (5 s by default), so a reading lags by up to that: read until
+    unchanged for `quiet_s`. (counters, whether they settled before `timeout`)."""
+    deadline = time.monotonic() + timeout
+    last = vhost_message_stats(stack)
+    since = time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = vhost_message_stats(stack)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return last, True
+    return last, False
+
+
+def work_snapshot(stack: Stack, probe: Probe) -> dict[str, Any]:
+    """Broker counters (settled) and each service database's commits, at one moment when
+    nothing is in flight."""
+    stats, settled = settled_message_stats(stack)
+    return {"broker": stats, "settled": settled, "commits": probe.commits()}
+
+
+def per_dossier(count: float, dossiers: int) -> float:
+    return round(count / dossiers, 2) if dossiers else 0.0
+
+
+def work_per_dossier(
+    before: dict[str, Any], after: dict[str, Any], dossiers: int
+) -> dict[str, Any]:
+    """What the platform did durably per dossier between two snapshots, and the figures the
+    equal-work baseline repeats.
+
+    Write transactions: pg_stat_database.xact_commit counts read-only transactions too (the
+    outbox relays' and timers' polls, this bench's probe), and the WAL position and the
+    transaction-id counter are global to a PostgreSQL server that other runs share. So the
+    baseline takes as durable writes per dossier the submission's transaction plus one per
+    message consumed and acked (a consumer commits its inbox row and its effect, then acks);
+    the outbox relays' "published" updates (one per batch) are left out. xact_commit per
+    database, less the probe's own queries, is kept beside it as an upper bound.
+
+    Publishes: the vhost's publish counter (every confirmed event of the outboxes and any
+    consumer-side copy); this bench has no tap queue or consumer on the stack's vhost, and the
+    bus agency's adapter stays idle (it only gets stage-2 tasks), so every count is the
+    services'."""
+    broker = {
+        k: after["broker"].get(k, 0) - before["broker"].get(k, 0)
+        for k in sorted(set(after["broker"]) | set(before["broker"]))
+    }
+    commits = {
+        s: after["commits"][s]["xact_commit"]
+        - before["commits"][s]["xact_commit"]
+        - (after["commits"][s]["probe_queries"] - before["commits"][s]["probe_queries"])
+        for s in SERVICES
+    }
+    publishes = broker.get("publish", 0) / dossiers if dossiers else 0.0
+    consumed = broker.get("ack", 0) / dossiers if dossiers else 0.0
+    return {
+        "dossiers": dossiers,
+        "broker_delta": broker,
+        "broker_settled": before["settled"] and after["settled"],
+        "publishes": per_dossier(broker.get("publish", 0), dossiers),
+        "confirms": per_dossier(broker.get("confirm", 0), dossiers),
+        "consumed_acked": per_dossier(broker.get("ack", 0), dossiers),
+        "redelivered": per_dossier(broker.get("redeliver", 0), dossiers),
+        "xact_commit_upper_bound": {s: per_dossier(c, dossiers) for s, c in commits.items()},
+        "baseline": {
+            "confirmed_publishes": max(1, int(publishes + 0.5)),
+            "consumed_acked": int(consumed + 0.5),
+            "writes": 1 + int(consumed + 0.5),
+        },
+    }
 
 
 # --- processes: memory and CPU ---------------------------------------------------------------
@@ -504,6 +709,79 @@ def stage_figures(
     return summary
 
 
+def open_loop_phase(
+    args: argparse.Namespace,
+    rate: float,
+    stack: Stack,
+    probe: Probe,
+    maildir: Path | None,
+    processes: dict[str, int],
+    through_before: int,
+) -> dict[str, Any]:
+    """One open-loop phase on the running stack: `rate` submissions/s for `--rate-seconds`,
+    then wait until they are through; its figures, from each submission's scheduled time."""
+    print(f"open loop: {rate:g} submissions/s for {args.rate_seconds:g} s ...", flush=True)
+    cpu_start = cpu_snapshot(processes)
+    records = drive_open_loop(
+        stack.url("intake"),
+        stack.token("reception", COMMUNE),
+        rate,
+        args.rate_seconds,
+        args.concurrency,
+        args.max_seconds,
+    )
+    cpu_sent = cpu_snapshot(processes)
+    expected = max(1, round(rate * args.rate_seconds))  # as drive_open_loop schedules them
+    ok = [r for r in records if r["status"] == 201]
+    through, counts, drain_s = probe.wait_through(through_before + len(ok), args.drain_timeout)
+    cpu_through = cpu_snapshot(processes)
+    time.sleep(0.5)  # a late duplicate, if any, is in the tables too
+    marks = collect(probe, maildir)
+    scheduled = {r["code"]: r["scheduled"] for r in ok}
+    codes = [c for c, _ in sorted(scheduled.items(), key=lambda kv: kv[1])]
+    first = min((r["scheduled"] for r in records), default=time.time())
+    offered_window = expected / rate  # what keeping up exactly takes
+    last_reply = max((r["replied"] for r in ok), default=first)
+    complete = [c for c in codes if all(c in marks[m] for m in MARKS)]
+    last_mark = max((max(marks[m][c] for m in MARKS) for c in complete), default=first)
+    statuses: dict[str, int] = {}
+    for r in records:
+        statuses[str(r["status"])] = statuses.get(str(r["status"]), 0) + 1
+    missing = {m: sum(1 for c in codes if c not in marks[m]) for m in MARKS}
+    checks: dict[str, Any] = {
+        "scheduled": expected,
+        "recorded": len(records),
+        "replies_201": len(ok),
+        "statuses": statuses,
+        "first_failures": [
+            {"status": r["status"], "body": r["code"]} for r in records if r["status"] != 201
+        ][:5],
+        "distinct_codes": len(scheduled),
+        "went_through_within_deadline": through,
+        "drain_s": round(drain_s, 2),
+        "counts_at_end": counts,
+        "missing": missing,
+    }
+    checks["ok"] = (
+        len(ok) == expected and len(scheduled) == len(ok) and through and not any(missing.values())
+    )
+    return {
+        "offered_per_s": rate,
+        "seconds": args.rate_seconds,
+        "achieved_per_s": round(len(ok) / max(offered_window, last_reply - first), 1),
+        "latency_from_scheduled": latency_summary([r["from_scheduled"] for r in ok]),
+        "post_latency": latency_summary([r["took"] for r in ok]),
+        "send_lag": latency_summary([r["sent"] - r["scheduled"] for r in ok]),
+        "propagation_from_scheduled": {m: stage_figures(codes, scheduled, marks[m]) for m in MARKS},
+        "end_to_end_per_s": round(len(complete) / max(offered_window, last_mark - first), 1),
+        "cpu_s": {
+            "submitting": cpu_between(cpu_start, cpu_sent),
+            "draining": cpu_between(cpu_sent, cpu_through),
+        },
+        "checks": checks,
+    }
+
+
 def measure(args: argparse.Namespace, resources: ExitStack) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="motcua-platform-bench-"))
     if not args.keep_workdir:
@@ -560,6 +838,8 @@ def measure(args: argparse.Namespace, resources: ExitStack) -> dict[str, Any]:
         if not done:
             raise BenchFailed(f"the warm-up did not go through within 60 s: {counts}")
 
+    print("reading the broker's counters before the measured phase ...", flush=True)
+    work_before = work_snapshot(stack, probe)
     processes = pids(stack, sink)
     probe_before_ms = intake_bench.speed_probe_ms()
     cpu_start = cpu_snapshot(processes)
@@ -672,14 +952,29 @@ def measure(args: argparse.Namespace, resources: ExitStack) -> dict[str, Any]:
         "checks": checks,
         "workdir": str(workdir) if args.keep_workdir else None,
     }
+    print("reading the broker's counters after it ...", flush=True)
+    figures["work_per_dossier"] = work_per_dossier(
+        work_before, work_snapshot(stack, probe), len(ok)
+    )
 
-    # --- the raw baseline, with the platform stopped so that it does not compete ---
+    # --- open loop: fixed arrival rates on the same stack, one phase after the other ---
+    figures["open_loop"] = []
+    through_so_far = args.warmup + len(ok)
+    for rate in args.rates:
+        phase = open_loop_phase(args, rate, stack, probe, maildir, processes, through_so_far)
+        figures["open_loop"].append(phase)
+        through_so_far += phase["checks"]["replies_201"]
+        if not phase["checks"]["went_through_within_deadline"]:
+            print("  not through within --drain-timeout: the higher rates are skipped", flush=True)
+            break
+
+    # --- the raw baselines, with the platform stopped so that they do not compete ---
     stack.stop_all()
     probe.close()
     if sink is not None:
         sink.stop()
     if args.no_baseline:
-        figures["baseline"] = {}
+        figures["baseline"] = figures["baseline_minimal"] = figures["baseline_equal_work"] = {}
         return figures
     available = free_connections(args.pg_url) - 5  # room for the counter and other sessions
     threads = max(1, min(args.concurrency, available))
@@ -689,23 +984,66 @@ def measure(args: argparse.Namespace, resources: ExitStack) -> dict[str, Any]:
     )
     base_result["concurrency_requested"] = args.concurrency
     base_result["capped_by_free_connections"] = threads < args.concurrency
-    figures["baseline"] = base_result
+    figures["baseline"] = figures["baseline_minimal"] = base_result
+    plan = figures["work_per_dossier"]["baseline"]
+    print(
+        f"running the equal-work baseline ({args.equal_work_n:,} dossiers, {threads} threads; "
+        f"per dossier {plan['writes']} commits, {plan['confirmed_publishes']} confirmed "
+        f"publishes, {plan['consumed_acked']} consumed) ...",
+        flush=True,
+    )
+    equal = baseline.run_equal_work(
+        stack.database_url("intake"),
+        stack.amqp_uri,
+        args.equal_work_n,
+        threads,
+        plan["confirmed_publishes"],
+        plan["consumed_acked"],
+    )
+    equal["concurrency_requested"] = args.concurrency
+    equal["capped_by_free_connections"] = threads < args.concurrency
+    figures["baseline_equal_work"] = equal
     return figures
 
 
 # --- the report ------------------------------------------------------------------------------
 
 
+def open_loop_targets(phase: dict[str, Any]) -> dict[str, Any]:
+    """An open-loop phase against the latency targets, from the scheduled send time; a phase
+    whose dossiers did not all go through meets neither."""
+    sub = phase["latency_from_scheduled"]["p99_ms"]
+    prop = {m: phase["propagation_from_scheduled"][m]["p99_ms"] for m in MARKS}
+    sub_ok = phase["checks"]["ok"] and sub < TARGETS["submission_p99_ms"]
+    prop_ok = {
+        m: phase["checks"]["ok"] and p < TARGETS["propagation_p99_ms"] for m, p in prop.items()
+    }
+    return {
+        "offered_per_s": phase["offered_per_s"],
+        "submission_p99_below_50_ms": sub_ok,
+        "propagation_p99_below_1_s": prop_ok,
+        "both": sub_ok and all(prop_ok.values()),
+    }
+
+
 def targets(result: dict[str, Any]) -> dict[str, Any]:
     sub = result["submission"]["latency"]["p99_ms"]
     prop = {m: result["propagation"]["from_submit"][m]["p99_ms"] for m in MARKS}
     ratio = result.get("ratio", {}).get("end_to_end")
+    ratio_equal = result.get("ratio", {}).get("end_to_end_equal_work")
+    phases = [open_loop_targets(phase) for phase in result.get("open_loop", [])]
+    meeting = [t["offered_per_s"] for t in phases if t["both"]]
     return {
         "ratio_end_to_end_at_least_0.5": None if ratio is None else ratio >= 0.5,
+        "ratio_end_to_end_equal_work_at_least_0.5": (
+            None if ratio_equal is None else ratio_equal >= TARGETS["ratio_end_to_end"]
+        ),
         "submission_p99_below_50_ms": sub < TARGETS["submission_p99_ms"],
         "propagation_p99_below_1_s": {
             m: p < TARGETS["propagation_p99_ms"] for m, p in prop.items()
         },
+        "open_loop": phases,
+        "open_loop_highest_rate_meeting_both": max(meeting, default=None),
     }
 
 
@@ -784,36 +1122,148 @@ def summary(result: dict[str, Any]) -> str:
     )
     if checks["first_failures"]:
         lines.append(f"                first failures: {checks['first_failures']}")
+    lines.extend(work_lines(result.get("work_per_dossier")))
+    lines.extend(open_loop_lines(result.get("open_loop", [])))
     base = result["baseline"]
     if base:
-        lines.append(f"  baseline      {baseline.describe(base)}")
+        lines.append(f"  baseline      minimal: {baseline.describe(base)}")
+        equal = result.get("baseline_equal_work")
+        if equal:
+            lines.append(f"                equal work: {baseline.describe_equal_work(equal)}")
         ratio = result["ratio"]
         lines.append(
-            f"  ÷ baseline    submissions {ratio['submissions']:.3f}, end to end "
-            f"{ratio['end_to_end']:.3f}"
+            f"  ÷ baseline    minimal: submissions {ratio['submissions']:.3f}, end to end "
+            f"{ratio['end_to_end']:.3f}; equal work: end to end "
+            + (
+                f"{ratio['end_to_end_equal_work']:.3f}"
+                if "end_to_end_equal_work" in ratio
+                else "n/a"
+            )
         )
     t = result["targets"]
     lines.append(
-        f"  targets       ≥ 50 % of baseline end to end: {t['ratio_end_to_end_at_least_0.5']}; "
-        f"submission p99 < 50 ms: {t['submission_p99_below_50_ms']}; propagation p99 < 1 s: "
+        f"  targets       ≥ 50 % of baseline end to end: minimal "
+        f"{t['ratio_end_to_end_at_least_0.5']}, equal work "
+        f"{t['ratio_end_to_end_equal_work_at_least_0.5']}; closed loop: submission p99 < 50 ms: "
+        f"{t['submission_p99_below_50_ms']}; propagation p99 < 1 s: "
         f"{t['propagation_p99_below_1_s']}"
     )
+    for phase in t["open_loop"]:
+        lines.append(
+            f"                open loop {phase['offered_per_s']:g}/s: submission p99 < 50 ms: "
+            f"{phase['submission_p99_below_50_ms']}; propagation p99 < 1 s: "
+            f"{phase['propagation_p99_below_1_s']}"
+        )
+    if t["open_loop"]:
+        lines.append(
+            "                highest open-loop rate meeting both: "
+            + (f"{best:g}/s" if (best := t["open_loop_highest_rate_meeting_both"]) else "none")
+        )
     return "\n".join(lines)
+
+
+def work_lines(work: dict[str, Any] | None) -> list[str]:
+    if not work:
+        return []
+    plan = work["baseline"]
+    commits = ", ".join(f"{s} {c:.1f}" for s, c in work["xact_commit_upper_bound"].items())
+    return [
+        f"  per dossier   {work['publishes']:.2f} published ({work['confirms']:.2f} confirmed), "
+        f"{work['consumed_acked']:.2f} consumed + acked, {work['redelivered']:.2f} redelivered "
+        f"(RabbitMQ vhost counters{'' if work['broker_settled'] else ', NOT settled'}); "
+        f"DB commits (read-only ones too) {commits}",
+        f"                equal-work baseline per dossier: {plan['writes']} commits (1 + one per "
+        f"message consumed), {plan['confirmed_publishes']} confirmed publishes, "
+        f"{plan['consumed_acked']} consumed + acked",
+    ]
+
+
+OPEN_LOOP_COLUMNS = (
+    ("offered", 9),
+    ("achieved", 9),
+    ("POST p50", 10),
+    ("p95", 7),
+    ("p99", 7),
+    ("max", 7),
+    ("alone p99", 11),
+    ("task p50/p99", 15),
+    ("receipt p50/p99", 17),
+    ("reports p50/p99", 17),
+)
+
+
+def open_loop_lines(phases: list[dict[str, Any]]) -> list[str]:
+    """A table: per phase the rates, the POST latency (ms) from the scheduled time and alone,
+    and the three stages' propagation (s) from the scheduled time."""
+    if not phases:
+        return []
+    lines = [
+        "  open loop   " + "".join(name.rjust(width) for name, width in OPEN_LOOP_COLUMNS),
+        "                (POST latency in ms, propagation in s, both from each submission's "
+        "scheduled send time; alone: the POST by itself)",
+    ]
+    for phase in phases:
+        lat, alone = phase["latency_from_scheduled"], phase["post_latency"]
+        prop = phase["propagation_from_scheduled"]
+        cells = [
+            f"{phase['offered_per_s']:g}/s",
+            f"{phase['achieved_per_s']:.1f}/s",
+            *(f"{lat[k]:.0f}" for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")),
+            f"{alone['p99_ms']:.0f}",
+            *(f"{prop[m]['p50_ms'] / 1000:.2f}/{prop[m]['p99_ms'] / 1000:.2f}" for m in MARKS),
+        ]
+        row = "".join(c.rjust(w) for c, (_, w) in zip(cells, OPEN_LOOP_COLUMNS, strict=True))
+        checks = phase["checks"]
+        if not checks["ok"]:
+            row += (
+                f"   FAILED: {checks['replies_201']}/{checks['scheduled']} replies 201, "
+                f"missing {checks['missing']}"
+            )
+        lines.append("              " + row)
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--submissions", type=int, default=2000, help="measured (2000)")
-    parser.add_argument("--concurrency", type=int, default=100, help="client threads (100)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=100,
+        help="client threads (100; the open loop's pool too)",
+    )
     parser.add_argument("--warmup", type=int, default=50, help="unmeasured submissions first (50)")
-    parser.add_argument("--max-seconds", type=float, default=300, help="stop submitting after")
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=300,
+        help="stop submitting after (300 s); open loop: skip what is this far behind schedule",
+    )
     parser.add_argument(
         "--drain-timeout", type=float, default=600, help="wait for propagation at most (600 s)"
     )
     parser.add_argument(
-        "--baseline-n", type=int, default=None, help="baseline ops (--submissions, at least 5000)"
+        "--baseline-n",
+        type=int,
+        default=None,
+        help="minimal baseline ops (--submissions, at least 5000)",
     )
-    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument(
+        "--equal-work-n",
+        type=int,
+        default=None,
+        help="dossiers of the equal-work baseline (--submissions, at least 1000)",
+    )
+    parser.add_argument("--no-baseline", action="store_true", help="neither baseline")
+    parser.add_argument(
+        "--rates",
+        default="10,20,30",
+        help="open-loop phases after the closed loop: submissions/s, comma-separated "
+        '(10,20,30; "" for none)',
+    )
+    parser.add_argument(
+        "--rate-seconds", type=float, default=30, help="length of each open-loop phase (30 s)"
+    )
     parser.add_argument(
         "--email",
         choices=("smtp", "folder"),
@@ -844,7 +1294,14 @@ def main(argv: list[str] | None = None) -> int:
     unknown = {t for t in parse_env(args.env)[1] if t not in SERVICES}
     if unknown:
         parser.error(f"--env: unknown service(s) {', '.join(sorted(unknown))}")
+    try:
+        args.rates = [float(r) for r in args.rates.split(",") if r.strip()]
+    except ValueError:
+        parser.error("--rates takes submissions/s separated by commas: 10,20,30")
+    if any(r <= 0 for r in args.rates) or args.rate_seconds <= 0:
+        parser.error("--rates and --rate-seconds must be positive")
     args.baseline_n = args.baseline_n or max(args.submissions, 5000)  # a few steady seconds
+    args.equal_work_n = args.equal_work_n or max(args.submissions, 1000)
 
     def on_term(_signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt
@@ -892,6 +1349,9 @@ def main(argv: list[str] | None = None) -> int:
             "concurrency": args.concurrency,
             "warmup": args.warmup,
             "baseline_n": args.baseline_n,
+            "equal_work_n": args.equal_work_n,
+            "rates": args.rates,
+            "rate_seconds": args.rate_seconds,
             "email": args.email,
             "default_rate_limits": args.default_rate_limits,
             "env": args.env,
@@ -908,13 +1368,23 @@ def main(argv: list[str] | None = None) -> int:
             "submissions": round(figures["submission"]["throughput_per_s"] / base["ops_per_s"], 3),
             "end_to_end": round(figures["end_to_end"]["throughput_per_s"] / base["ops_per_s"], 3),
         }
+    equal = figures["baseline_equal_work"]
+    if equal and equal.get("dossiers_per_s"):
+        result.setdefault("ratio", {})["end_to_end_equal_work"] = round(
+            figures["end_to_end"]["throughput_per_s"] / equal["dossiers_per_s"], 3
+        )
     result["targets"] = targets(result)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"platform-{started_at:%Y%m%dT%H%M%SZ}.json"
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(summary(result))
     print(f"  results       {out}")
-    ok = result["checks"]["ok"] and (not base or base["ok"])
+    ok = (
+        result["checks"]["ok"]
+        and all(phase["checks"]["ok"] for phase in figures["open_loop"])
+        and (not base or base["ok"])
+        and (not equal or equal["ok"])
+    )
     return 0 if ok else 1
 
 
