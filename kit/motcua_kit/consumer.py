@@ -308,10 +308,19 @@ DUPLICATE = object()
 """What a `consume` handler returns for an event it had already handled."""
 
 
-def consume(source_service: str, event_type: str, **kwargs: Any) -> Callable[..., Any]:
-    """Decorate a service method as an idempotent consumer of `<source_service>` events."""
+def consume(
+    source_service: str, event_type: str, inbox: bool = True, **kwargs: Any
+) -> Callable[..., Any]:
+    """Decorate a service method as an idempotent consumer of `<source_service>` events.
+
+    `inbox=False` for a handler whose own table is keyed by the event id (reporting's archive):
+    it returns DUPLICATE itself, and a second record of the event would only cost a statement.
+    """
 
     def decorator(fn: Callable[..., Any]) -> Any:
+        if not inbox:
+            return EventConsumer.decorator(source_service, event_type, **kwargs)(fn)
+
         @functools.wraps(fn)
         def once(self: Any, event: dict[str, Any], *delivery: Any) -> Any:
             consumer = f"{self.name}.{fn.__name__}"

@@ -9,7 +9,7 @@ from typing import Any
 
 from motcua_kit import metrics, ops
 from motcua_kit.config import setting
-from motcua_kit.consumer import consume
+from motcua_kit.consumer import DUPLICATE, consume
 from motcua_kit.db import Database, UnitOfWork
 from motcua_kit.http import http, json_response, load_query
 from motcua_kit.providers import Calendar, Clock
@@ -27,6 +27,10 @@ DASHBOARD = Path(__file__).parent / "static" / "dashboard.html"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+def _settled(applied: bool) -> Any:
+    return None if applied else DUPLICATE
+
+
 class ReportingService(ops.OpsEndpoints):
     name = "reporting"
 
@@ -37,18 +41,20 @@ class ReportingService(ops.OpsEndpoints):
     timing = metrics.EntrypointMetrics()
 
     # --- every event of the platform, archived and applied ---------------------------------
+    # The archive (`events`, keyed by the event id) is reporting's inbox: a redelivered event is
+    # found there, so the kit's inbox would only record every event a second time.
 
-    @consume("intake", "#", queue_name="reporting.intake-events")
-    def on_intake_event(self, event: dict[str, Any]) -> None:
-        workflow.consume_event(self.db, self.calendar, "intake", event)
+    @consume("intake", "#", inbox=False, queue_name="reporting.intake-events")
+    def on_intake_event(self, event: dict[str, Any]) -> Any:
+        return _settled(workflow.consume_event(self.db, self.calendar, "intake", event))
 
-    @consume("routing", "#", queue_name="reporting.routing-events")
-    def on_routing_event(self, event: dict[str, Any]) -> None:
-        workflow.consume_event(self.db, self.calendar, "routing", event)
+    @consume("routing", "#", inbox=False, queue_name="reporting.routing-events")
+    def on_routing_event(self, event: dict[str, Any]) -> Any:
+        return _settled(workflow.consume_event(self.db, self.calendar, "routing", event))
 
-    @consume("notification", "#", queue_name="reporting.notification-events")
-    def on_notification_event(self, event: dict[str, Any]) -> None:
-        workflow.consume_event(self.db, self.calendar, "notification", event)
+    @consume("notification", "#", inbox=False, queue_name="reporting.notification-events")
+    def on_notification_event(self, event: dict[str, Any]) -> Any:
+        return _settled(workflow.consume_event(self.db, self.calendar, "notification", event))
 
     # --- reports (supervisors) ---------------------------------------------------------------
 
