@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -49,6 +49,11 @@ class UnitOfWork:
         # Rows as dicts per cursor, never on the pooled connection: the relay shares the pool.
         return self.conn.cursor(row_factory=dict_row).execute(sql, params)
 
+    def execute_many(self, sql: str, params_seq: Sequence[Any]) -> None:
+        """One statement for many rows; psycopg pipelines them: one round trip, not one each."""
+        if params_seq:
+            self.conn.cursor().executemany(sql, params_seq)
+
     def fetchone(self, sql: str, params: Any = None) -> dict[str, Any] | None:
         row: dict[str, Any] | None = self.execute(sql, params).fetchone()
         return row
@@ -82,11 +87,15 @@ class UnitOfWork:
 
     def schedule(self, kind: str, key: str, due_at: Any, payload: dict[str, Any]) -> None:
         """Set (or move) the timer `kind`/`key`; a fired timer is armed again."""
-        self.execute(
+        self.schedule_many([(kind, key, due_at, payload)])
+
+    def schedule_many(self, timers: Sequence[tuple[str, str, Any, dict[str, Any]]]) -> None:
+        """`schedule` for several (kind, key, due_at, payload) timers at once."""
+        self.execute_many(
             "INSERT INTO timers (kind, key, due_at, payload) VALUES (%s, %s, %s, %s) "
             "ON CONFLICT (kind, key) DO UPDATE SET due_at = EXCLUDED.due_at, "
             "payload = EXCLUDED.payload, fired_at = NULL, attempts = 0, last_error = NULL",
-            (kind, key, due_at, Jsonb(payload)),
+            [(kind, key, due_at, Jsonb(payload)) for kind, key, due_at, payload in timers],
         )
 
     def cancel_timer(self, kind: str, key: str) -> None:

@@ -666,15 +666,25 @@ def literals(root: Path, pattern: str) -> set[str]:
 
 
 def timer_kinds(path: Path) -> set[str]:
-    """The kinds of the timers a module schedules (`uow.schedule("<kind>", ...)`)."""
-    return {
-        str(node.args[0].value)
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr == "schedule"
-        and isinstance(node.args[0], ast.Constant)
-    }
+    """The kinds of the timers a module schedules: `uow.schedule("<kind>", ...)`, or the
+    ("<kind>", key, due_at, payload) tuples that `schedule_many` takes."""
+    kinds = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "schedule"
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            kinds.add(str(node.args[0].value))
+        elif (
+            isinstance(node, ast.Tuple)
+            and len(node.elts) == 4
+            and isinstance(node.elts[0], ast.Constant)
+            and isinstance(node.elts[0].value, str)
+        ):
+            kinds.add(node.elts[0].value)
+    return kinds
 
 
 def documented(doc: dict[str, Any], pattern: str) -> set[str]:

@@ -99,18 +99,17 @@ def archived(uow: UnitOfWork, code: str) -> list[Step]:
 
 
 def save_steps(uow: UnitOfWork, changed: Sequence[Step]) -> None:
-    for s in changed:
-        uow.execute(
-            f"INSERT INTO steps ({_STEP_COLUMNS}) VALUES ({_PLACEHOLDERS}) "  # noqa: S608
-            "ON CONFLICT (id) DO UPDATE SET attempt = EXCLUDED.attempt, "
-            "agency_code = EXCLUDED.agency_code, status = EXCLUDED.status, "
-            "assigned_at = EXCLUDED.assigned_at, due_at = EXCLUDED.due_at, "
-            "accepted_at = EXCLUDED.accepted_at, completed_at = EXCLUDED.completed_at, "
-            "paused_at = EXCLUDED.paused_at, remaining_seconds = EXCLUDED.remaining_seconds, "
-            "handed_by = EXCLUDED.handed_by, received_by = EXCLUDED.received_by, "
-            "result_reference = EXCLUDED.result_reference, note = EXCLUDED.note",
-            _values(s),
-        )
+    uow.execute_many(
+        f"INSERT INTO steps ({_STEP_COLUMNS}) VALUES ({_PLACEHOLDERS}) "  # noqa: S608
+        "ON CONFLICT (id) DO UPDATE SET attempt = EXCLUDED.attempt, "
+        "agency_code = EXCLUDED.agency_code, status = EXCLUDED.status, "
+        "assigned_at = EXCLUDED.assigned_at, due_at = EXCLUDED.due_at, "
+        "accepted_at = EXCLUDED.accepted_at, completed_at = EXCLUDED.completed_at, "
+        "paused_at = EXCLUDED.paused_at, remaining_seconds = EXCLUDED.remaining_seconds, "
+        "handed_by = EXCLUDED.handed_by, received_by = EXCLUDED.received_by, "
+        "result_reference = EXCLUDED.result_reference, note = EXCLUDED.note",
+        [_values(s) for s in changed],
+    )
 
 
 def lock_route_steps(uow: UnitOfWork, code: str) -> list[Step]:

@@ -88,21 +88,31 @@ def arm_timers(
     """The step's reminder (office time before due), overdue and lateness-risk check timers."""
     if s.due_at is None:
         return
+    payload = {"step_id": s.id}
+    timers = [("step.overdue", s.id, s.due_at, payload)]
     if policy.reminder_before > timedelta(0):
         remind_at = reminder_at(s.due_at, calendar, policy.reminder_before)
-        uow.schedule("step.reminder", s.id, remind_at, {"step_id": s.id})
+        timers.append(("step.reminder", s.id, remind_at, payload))
     else:
         uow.cancel_timer("step.reminder", s.id)
-    uow.schedule("step.overdue", s.id, s.due_at, {"step_id": s.id})
-    schedule_risk_check(uow, policy, s, now)
+    risk = risk_check_timer(uow, policy, s, now)
+    uow.schedule_many(timers if risk is None else [*timers, risk])  # one round trip for all
 
 
 def schedule_risk_check(uow: UnitOfWork, policy: Policy, s: Step, now: datetime) -> None:
+    timer = risk_check_timer(uow, policy, s, now)
+    if timer is not None:
+        uow.schedule_many([timer])
+
+
+def risk_check_timer(
+    uow: UnitOfWork, policy: Policy, s: Step, now: datetime
+) -> tuple[str, str, datetime, dict[str, Any]] | None:
+    """The step's next lateness-risk check, or none (and any armed one cancelled)."""
     if policy.risk_check_every > timedelta(0):
-        at = now + policy.risk_check_every
-        uow.schedule("step.risk_check", s.id, at, {"step_id": s.id})
-    else:
-        uow.cancel_timer("step.risk_check", s.id)
+        return ("step.risk_check", s.id, now + policy.risk_check_every, {"step_id": s.id})
+    uow.cancel_timer("step.risk_check", s.id)
+    return None
 
 
 def disarm_timers(uow: UnitOfWork, s: Step) -> None:
