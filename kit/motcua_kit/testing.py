@@ -14,12 +14,15 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+import requests
 from kombu import Connection, Exchange, Producer
+from nameko.testing.utils import find_free_port
 from psycopg import sql
 
 from motcua_kit.auth import issue_token
@@ -94,6 +97,47 @@ def base_config(amqp_uri: str, database_url: str | None = None) -> dict[str, Any
 
 def http_port(config: dict[str, Any]) -> int:
     return int(str(config["WEB_SERVER_ADDRESS"]).rsplit(":", 1)[1])
+
+
+class Api(requests.Session):
+    """requests against a running service container, with an officer's token if given;
+    `container` is the container when the Api came from `service_maker`."""
+
+    def __init__(self, base: str) -> None:
+        super().__init__()
+        self.base = base
+        self.container: Any = None
+
+    def request(  # type: ignore[override]
+        self, method: str, url: str, *args: Any, token: str | None = None, **kwargs: Any
+    ) -> Any:
+        kwargs["headers"] = dict(kwargs.get("headers") or {})
+        if token:
+            kwargs["headers"]["Authorization"] = f"Bearer {token}"
+        return super().request(method, self.base + url, *args, **kwargs)
+
+
+@contextmanager
+def service_maker(
+    container_factory: Any, service_cls: type, config: dict[str, Any]
+) -> Iterator[Callable[..., Api]]:
+    """`make(**overrides)`: a started container of `service_cls` on a free port, `config` changed
+    by `overrides`; returns its `Api`. Afterwards the outbox is drained and the sessions closed."""
+    sessions: list[Api] = []
+
+    def make(**overrides: Any) -> Api:
+        changed = {**config, **overrides, "WEB_SERVER_ADDRESS": f"127.0.0.1:{find_free_port()}"}
+        container = container_factory(service_cls, changed)
+        container.start()
+        api = Api(f"http://127.0.0.1:{http_port(changed)}")
+        api.container = container
+        sessions.append(api)
+        return api
+
+    yield make
+    wait_outbox_drained(config["DATABASE_URL"])
+    for api in sessions:
+        api.close()
 
 
 def wait_outbox_drained(database_url: str, timeout: float = 5.0) -> None:

@@ -18,7 +18,8 @@ def token(**overrides):
         "name": "Nguyễn Văn A",
         "unit": "U1",
         "roles": ["reception"],
-        "exp": int(time.time()) + 60,
+        # Long enough to outlive the test run: the parametrized tokens are made at collection.
+        "exp": int(time.time()) + 24 * 3600,
     }
     claims.update(overrides)
     return jwt.encode({k: v for k, v in claims.items() if v is not None}, SECRET, algorithm="HS256")

@@ -12,13 +12,18 @@ from typing import Any
 
 import eventlet
 import pytest
-import requests
 from intake.catalogue_loader import load as load_catalogue
 from intake.service import IntakeService
 from kombu import Connection, Exchange, Queue, binding
-from motcua_kit.testing import base_config, http_port, sql_runner, wait_outbox_drained
+from motcua_kit.testing import (
+    Api,
+    base_config,
+    http_port,
+    service_maker,
+    sql_runner,
+    wait_outbox_drained,
+)
 from motcua_kit.workcal import WorkCalendar
-from nameko.testing.utils import find_free_port
 from requests.adapters import HTTPAdapter
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
@@ -40,22 +45,6 @@ def intake_config(rabbit_config: dict[str, Any], intake_database: str) -> dict[s
     return config
 
 
-class Api(requests.Session):
-    """requests against the running intake container, with an officer's token if given."""
-
-    def __init__(self, base: str) -> None:
-        super().__init__()
-        self.base = base
-
-    def request(
-        self, method: str, url: str, *args: Any, token: str | None = None, **kwargs: Any
-    ) -> Any:  # type: ignore[override]
-        headers = dict(kwargs.pop("headers", None) or {})
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        return super().request(method, self.base + url, *args, headers=headers, **kwargs)
-
-
 @pytest.fixture
 def intake(container_factory: Any, intake_config: dict[str, Any]) -> Iterator[Api]:
     """A real intake container (HTTP, database, outbox relay) on a free port."""
@@ -71,20 +60,8 @@ def make_intake(
     container_factory: Any, intake_config: dict[str, Any]
 ) -> Iterator[Callable[..., Api]]:
     """`make_intake(DB_POOL_SIZE=1)`: another intake container, with some settings changed."""
-    sessions: list[Api] = []
-
-    def make(**overrides: Any) -> Api:
-        config = {**intake_config, **overrides}
-        config["WEB_SERVER_ADDRESS"] = f"127.0.0.1:{find_free_port()}"
-        container_factory(IntakeService, config).start()
-        api = Api(f"http://127.0.0.1:{http_port(config)}")
-        sessions.append(api)
-        return api
-
-    yield make
-    wait_outbox_drained(intake_config["DATABASE_URL"])
-    for api in sessions:
-        api.close()
+    with service_maker(container_factory, IntakeService, intake_config) as make:
+        yield make
 
 
 # --- helpers for the integration tests: the database, the broker, a citizen's browser -----------

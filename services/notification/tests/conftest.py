@@ -17,13 +17,11 @@ import pytest
 from motcua_kit.testing import (
     EventPublisher,
     base_config,
-    http_port,
     load_fixtures,
+    service_maker,
     sql_runner,
-    wait_outbox_drained,
 )
 from motcua_kit.testing import eventually as kit_eventually
-from nameko.testing.utils import find_free_port
 from notification.service import NotificationService
 
 NOTIFICATION = Path(__file__).resolve().parents[1]
@@ -37,7 +35,6 @@ intake_database = _intake.intake_database
 intake_config = _intake.intake_config
 intake = _intake.intake
 intake_sql = _intake.intake_sql
-Api = _intake.Api
 servers = load_fixtures(Path(__file__).parent / "support" / "servers.py", "notification_servers")
 
 
@@ -121,24 +118,8 @@ def make_notification(
     container_factory: Any, notification_config: dict[str, Any]
 ) -> Iterator[Callable[..., Any]]:
     """`make_notification(SMS_QUIET_HOURS="...")`: a running container, with settings changed."""
-    sessions: list[Any] = []
-    containers: list[Any] = []
-
-    def make(**overrides: Any) -> Any:
-        config = {**notification_config, **overrides}
-        config["WEB_SERVER_ADDRESS"] = f"127.0.0.1:{find_free_port()}"
-        container = container_factory(NotificationService, config)
-        container.start()
-        containers.append(container)
-        api = Api(f"http://127.0.0.1:{http_port(config)}")
-        api.container = container
-        sessions.append(api)
-        return api
-
-    yield make
-    wait_outbox_drained(notification_config["DATABASE_URL"])
-    for api in sessions:
-        api.close()
+    with service_maker(container_factory, NotificationService, notification_config) as make:
+        yield make
 
 
 @pytest.fixture

@@ -16,13 +16,11 @@ import pytest
 from motcua_kit.testing import (
     EventPublisher,
     base_config,
-    http_port,
     load_fixtures,
+    service_maker,
     sql_runner,
-    wait_outbox_drained,
 )
 from motcua_kit.workcal import WorkCalendar
-from nameko.testing.utils import find_free_port
 from reporting.service import ReportingService
 
 REPORTING = Path(__file__).resolve().parents[1]
@@ -31,7 +29,6 @@ MIGRATIONS = REPORTING / "migrations"
 CALENDAR_FILE = REPO / "deploy" / "calendar.json"
 
 _intake = load_fixtures(REPO / "services" / "intake" / "tests" / "conftest.py", "intake_fixtures")
-Api = _intake.Api
 
 
 @pytest.fixture(scope="session")
@@ -75,22 +72,8 @@ def make_reporting(
     container_factory: Any, reporting_config: dict[str, Any]
 ) -> Iterator[Callable[..., Any]]:
     """`make_reporting(**settings)`: a running reporting container; returns its HTTP client."""
-    sessions: list[Any] = []
-
-    def make(**overrides: Any) -> Any:
-        config = {**reporting_config, **overrides}
-        config["WEB_SERVER_ADDRESS"] = f"127.0.0.1:{find_free_port()}"
-        container = container_factory(ReportingService, config)
-        container.start()
-        api = Api(f"http://127.0.0.1:{http_port(config)}")
-        api.container = container
-        sessions.append(api)
-        return api
-
-    yield make
-    wait_outbox_drained(reporting_config["DATABASE_URL"])
-    for api in sessions:
-        api.close()
+    with service_maker(container_factory, ReportingService, reporting_config) as make:
+        yield make
 
 
 @pytest.fixture

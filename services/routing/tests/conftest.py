@@ -27,14 +27,12 @@ import requests
 from kombu import Connection, Exchange, Queue, binding
 from motcua_kit.testing import (
     base_config,
-    http_port,
     load_fixtures,
+    service_maker,
     sql_runner,
-    wait_outbox_drained,
 )
 from motcua_kit.testing import eventually as kit_eventually
 from motcua_kit.workcal import WorkCalendar
-from nameko.testing.utils import find_free_port
 from prometheus_client.parser import text_string_to_metric_families
 from routing.domain.agencies import BUS, registry_from_data
 from routing.provision import Management, provision
@@ -58,7 +56,6 @@ _intake = load_fixtures(REPO / "services" / "intake" / "tests" / "conftest.py", 
 intake_database = _intake.intake_database
 intake_config = _intake.intake_config
 intake = _intake.intake
-Api = _intake.Api
 
 
 def eventually(check: Callable[[], Any], what: str, timeout: float = TIMEOUT) -> Any:
@@ -154,22 +151,8 @@ def make_routing(
 ) -> Iterator[Callable[..., Any]]:
     """`make_routing()`: one more routing container (same database and vhost, its own port);
     returns its `Api` session, with the container as `.container`."""
-    sessions: list[Any] = []
-
-    def make(**overrides: Any) -> Any:
-        config = {**routing_config, **overrides}
-        config["WEB_SERVER_ADDRESS"] = f"127.0.0.1:{find_free_port()}"
-        container = container_factory(RoutingService, config)
-        container.start()
-        api = Api(f"http://127.0.0.1:{http_port(config)}")
-        api.container = container
-        sessions.append(api)
-        return api
-
-    yield make
-    wait_outbox_drained(routing_config["DATABASE_URL"])
-    for api in sessions:
-        api.close()
+    with service_maker(container_factory, RoutingService, routing_config) as make:
+        yield make
 
 
 @pytest.fixture
