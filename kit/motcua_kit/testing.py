@@ -6,7 +6,9 @@
   applies the kit's and the service's migrations: tests run on the real schema, never a hand-made one;
 - `service_config` is a config for one service container: its database, its vhost, a free HTTP port,
   short retry delays;
-- `make_token(role, unit)` signs an officer token with the test secret.
+- `make_token(role, unit)` signs an officer token with the test secret;
+- `service_maker(container_factory, ServiceClass, config)` starts containers on free ports and hands
+  back an `Api` session for each (`api.get("/path", token=...)`, `api.container`).
 """
 
 from __future__ import annotations
