@@ -87,19 +87,15 @@ import psycopg  # noqa: E402
 import requests  # noqa: E402
 import yaml  # noqa: E402
 from baseline import latency_summary  # noqa: E402
+from common import BenchFailed, measure_leaving_nothing, write_results  # noqa: E402
 from motcua_kit.auth import issue_token  # noqa: E402
 from motcua_kit.migrate import migrate_service  # noqa: E402
 from platform_stack import Process, free_port, log_tail  # noqa: E402
 
-RESULTS = REPO / "bench" / "results"
 SOURCE = "floor_source"  # the events exchange the consumer phases read: floor_source.events
 TAP_QUEUE = "floor.tap"  # where phase c's relayed events land (a durable queue, never read)
 SETTLE_SECONDS = 0.5  # idle time after a warm-up, before the measured batch
 POLL_SECONDS = 0.025
-
-
-class BenchFailed(Exception):
-    pass
 
 
 # --- the services under test -----------------------------------------------------------------
@@ -954,32 +950,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
 
-    def on_term(_signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
     started_at = datetime.now(UTC)
     machine = {
         **intake_bench.machine(),
         **platform_bench.server_versions(baseline.PG_URL, "http://guest:guest@127.0.0.1:15672"),
     }
-    resources = ExitStack()
-    try:
-        figures = measure(args, resources)
-    except KeyboardInterrupt:
-        figures = {"interrupted": True}
-    except BenchFailed as exc:
-        figures = {"failed": str(exc)}
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not stop clean-up
-            signal.signal(signum, signal.SIG_IGN)
-        resources.close()
-    if figures.get("interrupted"):
-        print("\ninterrupted: the processes, database and vhost were removed", file=sys.stderr)
-        return 130
-    if figures.get("failed"):
-        print(f"bench failed: {figures['failed']}", file=sys.stderr)
-        return 1
+    figures = measure_leaving_nothing(measure, args, "the processes, database and vhost were")
+    if isinstance(figures, int):
+        return figures
     result: dict[str, Any] = {
         "benchmark": "floor",
         "started_at": started_at.isoformat(timespec="seconds"),
@@ -990,9 +968,7 @@ def main(argv: list[str] | None = None) -> int:
         "loadavg_at_end": os.getloadavg()[0],
     }
     result["composite"] = composite(result["phases"], int(machine["nproc"] or 1))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"floor-{started_at:%Y%m%dT%H%M%SZ}.json"
-    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    out = write_results("floor", started_at, result)
     print(summary(result))
     print(f"  results  {out}")
     return 0 if all(p["checks"]["ok"] for p in result["phases"].values()) else 1

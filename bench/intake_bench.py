@@ -51,11 +51,17 @@ import pika  # noqa: E402
 import psycopg  # noqa: E402
 import requests  # noqa: E402
 from baseline import latency_summary  # noqa: E402
+from common import (  # noqa: E402
+    BenchFailed,
+    busy_before_start,
+    machine_busy_seconds,
+    measure_leaving_nothing,
+    write_results,
+)
 from intake.catalogue_loader import load as load_catalogue  # noqa: E402
 from motcua_kit.auth import issue_token  # noqa: E402
 from motcua_kit.migrate import migrate_service  # noqa: E402
 
-RESULTS = REPO / "bench" / "results"
 MIGRATIONS = REPO / "services" / "intake" / "migrations"
 CONFIG = "services/intake/config.yml"
 SECRET = "motcua-bench-secret-" + uuid.uuid4().hex  # a token signer of this run only
@@ -73,10 +79,6 @@ TUNABLES = (
     "INTAKE_PUBLIC_URL",
     "CALENDAR_FILE",
 )
-
-
-class BenchFailed(Exception):
-    pass
 
 
 # --- the machine -----------------------------------------------------------------------------
@@ -133,15 +135,6 @@ def cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
         fields = handle.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_busy_seconds() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine so far, all cores together."""
-    with open("/proc/stat", encoding="utf-8") as handle:
-        ticks = [int(x) for x in handle.readline().split()[1:]]
-    idle = ticks[3] + ticks[4]  # idle + iowait
-    hz = os.sysconf("SC_CLK_TCK")
-    return (sum(ticks) - idle) / hz, sum(ticks) / hz
 
 
 def cpu_by_program() -> dict[str, float]:
@@ -628,39 +621,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--env takes KEY=VALUE")
     args.baseline_n = args.baseline_n or max(args.n, 5000)  # a few seconds, to be steady
 
-    def on_term(_signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
-    busy_before, total_before = machine_busy_seconds()
-    time.sleep(1)
-    busy_after, total_after = machine_busy_seconds()
-    idle_busy = (busy_after - busy_before) / max(1e-9, total_after - total_before)
-    if idle_busy > 0.25:
-        print(
-            f"note: {idle_busy:.0%} of the CPU is busy before the bench starts: something else "
-            "is running here, the figures will be lower than on a quiet machine",
-            flush=True,
-        )
+    idle_busy = busy_before_start()
     started_at = datetime.now(UTC)
     code = code_version()  # before the run: the files may change while it runs
-    stack = ExitStack()
-    try:
-        figures = measure(args, stack)
-    except KeyboardInterrupt:
-        figures = {"interrupted": True}
-    except BenchFailed as exc:
-        figures = {"failed": str(exc)}
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not stop the clean-up
-            signal.signal(signum, signal.SIG_IGN)
-        stack.close()
-    if figures.get("interrupted"):
-        print("\ninterrupted: the service, database and vhost were removed", file=sys.stderr)
-        return 130
-    if figures.get("failed"):
-        print(f"bench failed: {figures['failed']}", file=sys.stderr)
-        return 1
+    figures = measure_leaving_nothing(measure, args, "the service, database and vhost were")
+    if isinstance(figures, int):
+        return figures
     result: dict[str, Any] = {
         "benchmark": "intake reception",
         "started_at": started_at.isoformat(timespec="seconds"),
@@ -683,9 +649,7 @@ def main(argv: list[str] | None = None) -> int:
         if base and base["ops_per_s"]
         else None
     )
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"intake-{started_at:%Y%m%dT%H%M%SZ}.json"
-    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    out = write_results("intake", started_at, result)
     print(summary(result))
     print(f"  results       {out}")
     ok = result["checks"]["ok"] and (not base or base["ok"])

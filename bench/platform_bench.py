@@ -71,10 +71,8 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -99,25 +97,27 @@ import intake_bench  # noqa: E402  (the machine and CPU helpers, the submission 
 import psycopg  # noqa: E402
 import requests  # noqa: E402
 from baseline import latency_summary  # noqa: E402
+from common import (  # noqa: E402
+    BenchFailed,
+    busy_before_start,
+    measure_leaving_nothing,
+    write_results,
+)
 from platform_stack import (  # noqa: E402
     BUS_AGENCY,
     SERVICES,
     Stack,
     StackError,
     iter_log_records,
+    local_broker,
     log_tail,
 )
 
-RESULTS = REPO / "bench" / "results"
 SERVERS = REPO / "services" / "notification" / "tests" / "support" / "servers.py"
 COMMUNE = "000.00.08.H38"  # the receiving unit, and the birth bundle's first agency (worklist)
 UNLIMITED = "email=1000000,sms=1000000,webhook=1000000"
 TARGETS = {"ratio_end_to_end": 0.5, "submission_p99_ms": 50.0, "propagation_p99_ms": 1000.0}
 MARKS = ("task_assigned", "receipt_sent", "reported")
-
-
-class BenchFailed(Exception):
-    pass
 
 
 def load_servers() -> ModuleType:
@@ -679,19 +679,6 @@ def parse_env(items: list[str]) -> tuple[dict[str, str], dict[str, dict[str, str
     return common, per
 
 
-def broker_settings() -> dict[str, Any]:
-    parts = urlsplit(os.environ.get("AMQP_URI") or "amqp://guest:guest@127.0.0.1:5672/")
-    host = parts.hostname or "127.0.0.1"
-    user, password = parts.username or "guest", parts.password or "guest"
-    return {
-        "amqp_host": host,
-        "amqp_port": parts.port or 5672,
-        "amqp_user": user,
-        "amqp_password": password,
-        "management_url": f"http://{user}:{password}@{host}:15672",
-    }
-
-
 def stage_figures(
     codes: list[str], start: dict[str, float], marks: dict[str, float]
 ) -> dict[str, Any]:
@@ -803,7 +790,7 @@ def measure(args: argparse.Namespace, resources: ExitStack) -> dict[str, Any]:
     notification_env.update(service_env.get("notification", {}))
     service_env["notification"] = notification_env
 
-    broker = broker_settings()
+    broker = local_broker()
     stack = Stack(
         workdir / "stack", pg_url=args.pg_url, env=common_env, service_env=service_env, **broker
     )
@@ -1303,44 +1290,19 @@ def main(argv: list[str] | None = None) -> int:
     args.baseline_n = args.baseline_n or max(args.submissions, 5000)  # a few steady seconds
     args.equal_work_n = args.equal_work_n or max(args.submissions, 1000)
 
-    def on_term(_signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
-    busy_before, total_before = intake_bench.machine_busy_seconds()
-    time.sleep(1)
-    busy_after, total_after = intake_bench.machine_busy_seconds()
-    idle_busy = (busy_after - busy_before) / max(1e-9, total_after - total_before)
-    if idle_busy > 0.25:
-        print(
-            f"note: {idle_busy:.0%} of the CPU is busy before the bench starts: something else "
-            "is running here, the figures will be lower than on a quiet machine",
-            flush=True,
-        )
+    idle_busy = busy_before_start()
     started_at = datetime.now(UTC)
     code = code_version()
     machine = {
         **intake_bench.machine(),
-        **server_versions(args.pg_url, broker_settings()["management_url"]),
+        **server_versions(args.pg_url, local_broker()["management_url"]),
         "cpu_busy_before_start": round(idle_busy, 2),
     }
-    resources = ExitStack()
-    try:
-        figures = measure(args, resources)
-    except KeyboardInterrupt:
-        figures = {"interrupted": True}
-    except (BenchFailed, StackError) as exc:
-        figures = {"failed": str(exc)}
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not stop clean-up
-            signal.signal(signum, signal.SIG_IGN)
-        resources.close()
-    if figures.get("interrupted"):
-        print("\ninterrupted: the processes, databases and vhost were removed", file=sys.stderr)
-        return 130
-    if figures.get("failed"):
-        print(f"bench failed: {figures['failed']}", file=sys.stderr)
-        return 1
+    figures = measure_leaving_nothing(
+        measure, args, "the processes, databases and vhost were", (BenchFailed, StackError)
+    )
+    if isinstance(figures, int):
+        return figures
     result: dict[str, Any] = {
         "benchmark": "platform",
         "started_at": started_at.isoformat(timespec="seconds"),
@@ -1374,9 +1336,7 @@ def main(argv: list[str] | None = None) -> int:
             figures["end_to_end"]["throughput_per_s"] / equal["dossiers_per_s"], 3
         )
     result["targets"] = targets(result)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"platform-{started_at:%Y%m%dT%H%M%SZ}.json"
-    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    out = write_results("platform", started_at, result)
     print(summary(result))
     print(f"  results       {out}")
     ok = (

@@ -30,7 +30,6 @@ import hashlib
 import json
 import os
 import platform
-import signal
 import statistics as stats
 import sys
 import time
@@ -52,6 +51,7 @@ for path in (REPO / "kit", REPO / "services" / "reporting"):
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 import psycopg  # noqa: E402
+from common import BenchFailed, measure_leaving_nothing, write_results  # noqa: E402
 from motcua_kit.db import UnitOfWork  # noqa: E402
 from motcua_kit.migrate import migrate_service  # noqa: E402
 from motcua_kit.workcal import WorkCalendar  # noqa: E402
@@ -61,7 +61,6 @@ from reporting.domain.facts import VN  # noqa: E402
 from reporting.workflow import reports  # noqa: E402
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432"
-RESULTS = REPO / "bench" / "results"
 MIGRATIONS = REPO / "services" / "reporting" / "migrations"
 CALENDAR = REPO / "deploy" / "calendar.json"
 RISK = 0.7  # REPORT_RISK_THRESHOLD's default (config.yml)
@@ -137,10 +136,6 @@ def slots(weights: tuple[float, ...]) -> list[int]:
         cumulative += weight
         out.extend([index] * (round(cumulative / total * SLOTS) - len(out)))
     return out
-
-
-class BenchFailed(Exception):
-    pass
 
 
 # --- the machine ---------------------------------------------------------------------------------
@@ -873,29 +868,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.dossiers < 1000 or args.runs < 1 or not -1 <= args.seed <= 1:
         parser.error("--dossiers at least 1000, --runs at least 1, --seed in [-1, 1]")
 
-    def on_term(_signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
     started_at = datetime.now(UTC)
     host = machine(f"{PG_URL}/postgres")
-    stack = ExitStack()
-    try:
-        figures = measure(args, stack)
-    except KeyboardInterrupt:
-        figures = {"interrupted": True}
-    except BenchFailed as exc:
-        figures = {"failed": str(exc)}
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not stop the clean-up
-            signal.signal(signum, signal.SIG_IGN)
-        stack.close()
-    if figures.get("interrupted"):
-        print("\ninterrupted: the database was removed", file=sys.stderr)
-        return 130
-    if figures.get("failed"):
-        print(f"bench failed: {figures['failed']}", file=sys.stderr)
-        return 1
+    figures = measure_leaving_nothing(measure, args, "the database was")
+    if isinstance(figures, int):
+        return figures
     result: dict[str, Any] = {
         "benchmark": "reporting reads",
         "started_at": started_at.isoformat(timespec="seconds"),
@@ -908,9 +885,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {**host, "loadavg_at_end": os.getloadavg()[0]},
         **figures,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"reporting-{started_at:%Y%m%dT%H%M%SZ}.json"
-    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    out = write_results("reporting", started_at, result)
     print(summary(result))
     print(f"  results       {out}")
     return 0 if result["checks"]["ok"] else 1

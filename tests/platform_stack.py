@@ -87,6 +87,21 @@ class StackError(RuntimeError):
     """A step of setting up or running the stack failed; the message says which and why."""
 
 
+def local_broker() -> dict[str, Any]:
+    """The Stack's broker settings for the RabbitMQ of `make test` (AMQP_URI, default the local
+    guest), its management API on port 15672."""
+    parts = urlsplit(os.environ.get("AMQP_URI") or "amqp://guest:guest@127.0.0.1:5672/")
+    host = parts.hostname or "127.0.0.1"
+    user, password = parts.username or "guest", parts.password or "guest"
+    return {
+        "amqp_host": host,
+        "amqp_port": parts.port or 5672,
+        "amqp_user": user,
+        "amqp_password": password,
+        "management_url": f"http://{user}:{password}@{host}:15672",
+    }
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))

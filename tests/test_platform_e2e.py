@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 from motcua_kit.testing import eventually, load_fixtures
-from platform_stack import Stack, free_port, log_tail
+from platform_stack import Stack, free_port, local_broker, log_tail
 
 REPO = Path(__file__).resolve().parents[1]
 PROMETHEUS = Path("/usr/bin/prometheus")
@@ -94,20 +94,6 @@ def sms_gateway(workdir: Path) -> Iterator[Any]:
 # --- the platform ------------------------------------------------------------------------------
 
 
-def broker() -> dict[str, Any]:
-    """The RabbitMQ of `make test` (AMQP_URI), its management API on port 15672."""
-    parts = urlsplit(os.environ.get("AMQP_URI") or "amqp://guest:guest@127.0.0.1:5672/")
-    host = parts.hostname or "127.0.0.1"
-    user, password = parts.username or "guest", parts.password or "guest"
-    return {
-        "amqp_host": host,
-        "amqp_port": parts.port or 5672,
-        "amqp_user": user,
-        "amqp_password": password,
-        "management_url": f"http://{user}:{password}@{host}:15672",
-    }
-
-
 @pytest.fixture(scope="module")
 def stack(prometheus_binary: Path, workdir: Path, smtp: Any, sms_gateway: Any) -> Iterator[Stack]:
     """intake, two routing replicas, notification (SMTP + HTTP SMS), reporting, the adapter."""
@@ -129,7 +115,7 @@ def stack(prometheus_binary: Path, workdir: Path, smtp: Any, sms_gateway: Any) -
                 "RETRY_SCHEDULE": "1s,1s,1s",
             },
         },
-        **broker(),
+        **local_broker(),
     )
     with platform:
         platform.start_all("intake", ("routing", 0), ("routing", 1), "notification", "reporting")
