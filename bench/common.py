@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import signal
 import sys
 import time
@@ -28,6 +29,47 @@ def machine_busy_seconds() -> tuple[float, float]:
     idle = ticks[3] + ticks[4]  # idle + iowait
     hz = os.sysconf("SC_CLK_TCK")
     return (sum(ticks) - idle) / hz, sum(ticks) / hz
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    with open("/proc/cpuinfo", encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory_kb = 0
+    with open("/proc/meminfo", encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith("MemTotal:"):
+                memory_kb = int(line.split()[1])
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": cpu,
+        "memory_gib": round(memory_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        # Other work on the machine (tests of other sessions, say) moves the figures.
+        "loadavg_at_start": os.getloadavg()[0],
+    }
+
+
+def process_cpu() -> dict[int, tuple[str, float]]:
+    """{pid: (command name, CPU seconds so far)} of every process of the machine."""
+    found = {}
+    hz = os.sysconf("SC_CLK_TCK")
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", encoding="utf-8") as handle:
+                raw = handle.read()
+        except OSError:
+            continue  # gone already
+        fields = raw.rsplit(")", 1)[1].split()
+        comm = raw[raw.find("(") + 1 : raw.rfind(")")]
+        found[int(entry.name)] = (comm, (int(fields[11]) + int(fields[12])) / hz)
+    return found
 
 
 def busy_before_start() -> float:

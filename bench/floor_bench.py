@@ -80,14 +80,14 @@ for _path in (REPO / "tests", REPO / "kit"):
         sys.path.insert(0, str(_path))
 
 import baseline  # noqa: E402  (bench/ is the script's folder)
-import intake_bench  # noqa: E402  (the machine's description)
 import pika  # noqa: E402
 import platform_bench  # noqa: E402  (per-process CPU, versions)
 import psycopg  # noqa: E402
 import requests  # noqa: E402
 import yaml  # noqa: E402
 from baseline import latency_summary  # noqa: E402
-from common import BenchFailed, measure_leaving_nothing, write_results  # noqa: E402
+from common import BenchFailed, measure_leaving_nothing, process_cpu, write_results  # noqa: E402
+from common import machine as host_machine  # noqa: E402
 from motcua_kit.auth import issue_token  # noqa: E402
 from motcua_kit.migrate import migrate_service  # noqa: E402
 from platform_stack import Process, free_port, log_tail  # noqa: E402
@@ -346,7 +346,7 @@ def http_session() -> requests.Session:
 
 def cpu_sample() -> dict[str, Any]:
     """Every process's CPU seconds so far, PostgreSQL's process titles, the machine's ticks."""
-    procs = platform_bench.process_cpu()
+    procs = process_cpu()
     titles = {}
     for pid, (comm, _cpu) in procs.items():
         if comm == "postgres":
@@ -952,7 +952,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started_at = datetime.now(UTC)
     machine = {
-        **intake_bench.machine(),
+        **host_machine(),
         **platform_bench.server_versions(baseline.PG_URL, "http://guest:guest@127.0.0.1:15672"),
     }
     figures = measure_leaving_nothing(measure, args, "the processes, database and vhost were")

@@ -24,7 +24,6 @@ import argparse
 import hashlib
 import json
 import os
-import platform
 import random
 import resource
 import shutil
@@ -54,8 +53,10 @@ from baseline import latency_summary  # noqa: E402
 from common import (  # noqa: E402
     BenchFailed,
     busy_before_start,
+    machine,
     machine_busy_seconds,
     measure_leaving_nothing,
+    process_cpu,
     write_results,
 )
 from intake.catalogue_loader import load as load_catalogue  # noqa: E402
@@ -82,29 +83,6 @@ TUNABLES = (
 
 
 # --- the machine -----------------------------------------------------------------------------
-
-
-def machine() -> dict[str, Any]:
-    cpu = "unknown"
-    with open("/proc/cpuinfo", encoding="utf-8") as handle:
-        for line in handle:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    memory_kb = 0
-    with open("/proc/meminfo", encoding="utf-8") as handle:
-        for line in handle:
-            if line.startswith("MemTotal:"):
-                memory_kb = int(line.split()[1])
-    return {
-        "nproc": os.cpu_count(),
-        "cpu_model": cpu,
-        "memory_gib": round(memory_kb / 1024 / 1024, 1),
-        "python": platform.python_version(),
-        "kernel": platform.release(),
-        # Other work on the machine (tests of other sessions, say) moves the figures.
-        "loadavg_at_start": os.getloadavg()[0],
-    }
 
 
 def speed_probe_ms() -> float:
@@ -140,20 +118,10 @@ def cpu_seconds(pid: int) -> float:
 def cpu_by_program() -> dict[str, float]:
     """CPU seconds so far of PostgreSQL's and RabbitMQ's processes (all of them, ours or not)."""
     totals = {"postgresql": 0.0, "rabbitmq": 0.0}
-    hz = os.sysconf("SC_CLK_TCK")
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", encoding="utf-8") as handle:
-                raw = handle.read()
-        except OSError:
-            continue  # gone already
-        comm = raw[raw.find("(") + 1 : raw.rfind(")")]
+    for comm, seconds in process_cpu().values():
         key = "postgresql" if comm == "postgres" else "rabbitmq" if comm == "beam.smp" else None
         if key:
-            fields = raw.rsplit(")", 1)[1].split()
-            totals[key] += (int(fields[11]) + int(fields[12])) / hz
+            totals[key] += seconds
     return totals
 
 

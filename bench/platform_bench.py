@@ -101,8 +101,10 @@ from common import (  # noqa: E402
     BenchFailed,
     busy_before_start,
     measure_leaving_nothing,
+    process_cpu,
     write_results,
 )
+from common import machine as host_machine  # noqa: E402
 from platform_stack import (  # noqa: E402
     BUS_AGENCY,
     SERVICES,
@@ -562,24 +564,6 @@ def pids(stack: Stack, sink: Any) -> dict[str, int]:
 
 
 PROGRAMS = {"postgres": "postgresql", "beam.smp": "rabbitmq"}
-
-
-def process_cpu() -> dict[int, tuple[str, float]]:
-    """{pid: (command name, CPU seconds so far)} of every process of the machine."""
-    found = {}
-    hz = os.sysconf("SC_CLK_TCK")
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", encoding="utf-8") as handle:
-                raw = handle.read()
-        except OSError:
-            continue  # gone already
-        fields = raw.rsplit(")", 1)[1].split()
-        comm = raw[raw.find("(") + 1 : raw.rfind(")")]
-        found[int(entry.name)] = (comm, (int(fields[11]) + int(fields[12])) / hz)
-    return found
 
 
 def describe_process(pid: int, comm: str) -> str:
@@ -1294,7 +1278,7 @@ def main(argv: list[str] | None = None) -> int:
     started_at = datetime.now(UTC)
     code = code_version()
     machine = {
-        **intake_bench.machine(),
+        **host_machine(),
         **server_versions(args.pg_url, local_broker()["management_url"]),
         "cpu_busy_before_start": round(idle_busy, 2),
     }

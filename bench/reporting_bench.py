@@ -29,7 +29,6 @@ import argparse
 import hashlib
 import json
 import os
-import platform
 import statistics as stats
 import sys
 import time
@@ -52,6 +51,7 @@ warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 import psycopg  # noqa: E402
 from common import BenchFailed, measure_leaving_nothing, write_results  # noqa: E402
+from common import machine as host_machine  # noqa: E402
 from motcua_kit.db import UnitOfWork  # noqa: E402
 from motcua_kit.migrate import migrate_service  # noqa: E402
 from motcua_kit.workcal import WorkCalendar  # noqa: E402
@@ -142,17 +142,7 @@ def slots(weights: tuple[float, ...]) -> list[int]:
 
 
 def machine(database_url: str) -> dict[str, Any]:
-    cpu = "unknown"
-    with open("/proc/cpuinfo", encoding="utf-8") as handle:
-        for line in handle:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    memory_kb = 0
-    with open("/proc/meminfo", encoding="utf-8") as handle:
-        for line in handle:
-            if line.startswith("MemTotal:"):
-                memory_kb = int(line.split()[1])
+    """The host (common.machine) and the PostgreSQL settings that shape the reports' plans."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         version = conn.execute("SHOW server_version").fetchone()
         settings = {
@@ -167,13 +157,9 @@ def machine(database_url: str) -> dict[str, Any]:
             )
         }
     return {
-        "nproc": os.cpu_count(),
-        "cpu_model": cpu,
-        "memory_gib": round(memory_kb / 1024 / 1024, 1),
-        "python": platform.python_version(),
+        **host_machine(),
         "postgresql": version[0] if version else "unknown",
         "postgresql_settings": settings,
-        "loadavg_at_start": os.getloadavg()[0],
     }
 
 
