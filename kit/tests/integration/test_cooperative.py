@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import eventlet
+import psycopg
 import pytest
 import requests
 from kittest_services import Emitter
@@ -59,3 +61,55 @@ def test_concurrent_queries_through_the_pool_overlap(container_factory, kit_conf
     elapsed = time.monotonic() - started
 
     assert elapsed < 1.2, f"four concurrent pg_sleep(0.5) took {elapsed:.2f}s: they ran in turn"
+
+
+def test_the_kit_installs_its_wait_function():
+    import psycopg.waiting
+    from motcua_kit.cooperative import wait_trampoline
+
+    assert psycopg.waiting.wait is wait_trampoline
+
+
+def test_a_query_larger_than_the_socket_buffer_is_sent(kittest_database, monkeypatch):
+    """Sending 8 MB makes psycopg wait for read *or* write: the one case left to select."""
+    from motcua_kit import cooperative
+
+    selects = 0
+    real_select = cooperative.select.select
+
+    def counting_select(*args: Any) -> Any:
+        nonlocal selects
+        selects += 1
+        return real_select(*args)
+
+    monkeypatch.setattr(cooperative.select, "select", counting_select)
+    with psycopg.connect(kittest_database) as conn:
+        row = conn.execute("SELECT length(%s::text)", ("x" * 8_000_000,)).fetchone()
+
+    assert row == (8_000_000,)
+    assert selects > 0, "the query never waited to write: the case is not exercised"
+
+
+def test_a_wait_with_a_deadline_returns_when_it_expires(kittest_database):
+    """psycopg's own deadlines (here `notifies(timeout=…)`) still end on time."""
+    with psycopg.connect(kittest_database, autocommit=True) as conn:
+        conn.execute("LISTEN kittest_nobody_notifies")
+        started = time.monotonic()
+        received = list(conn.notifies(timeout=0.3))
+        elapsed = time.monotonic() - started
+
+    assert received == []
+    assert 0.25 <= elapsed < 2.0, elapsed
+
+
+def test_a_connection_the_server_ends_raises_instead_of_hanging(kittest_database):
+    with (
+        psycopg.connect(kittest_database, autocommit=True) as victim,
+        psycopg.connect(kittest_database, autocommit=True) as killer,
+    ):
+        pid = victim.info.backend_pid
+        waiter = eventlet.spawn(victim.execute, "SELECT pg_sleep(30)")
+        eventlet.sleep(0.3)
+        killer.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        with eventlet.Timeout(5), pytest.raises(psycopg.OperationalError):
+            waiter.wait()
