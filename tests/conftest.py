@@ -28,9 +28,31 @@ CONSUMER = Path(__file__).resolve().parent / "pika_consumer.py"
 
 
 _intake = load_fixtures(REPO / "services" / "intake" / "tests" / "conftest.py", "intake_fixtures")
+_servers = load_fixtures(
+    REPO / "services" / "notification" / "tests" / "support" / "servers.py", "platform_servers"
+)
 intake_database = _intake.intake_database
 intake_config = _intake.intake_config
 intake = _intake.intake
+
+
+# --- the outside world of the whole-platform tests (each module has its own `workdir`) -------
+
+
+@pytest.fixture(scope="module")
+def smtp(workdir: Path) -> Iterator[Any]:
+    """A real SMTP server (its own process) keeping every message."""
+    sink = _servers.SmtpSink(workdir / "smtp")
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="module")
+def sms_gateway(workdir: Path) -> Iterator[Any]:
+    """The SMS gateway: an HTTP server recording every call to `/sms` (answers 200)."""
+    recorder = _servers.HttpRecorder(workdir / "http")
+    yield recorder
+    recorder.stop()
 
 
 # --- the contract --------------------------------------------------------------------------

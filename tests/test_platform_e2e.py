@@ -33,7 +33,6 @@ from platform_stack import Stack, free_port, local_broker, log_tail
 
 REPO = Path(__file__).resolve().parents[1]
 PROMETHEUS = Path("/usr/bin/prometheus")
-SERVERS = REPO / "services" / "notification" / "tests" / "support" / "servers.py"
 FACTORIES = REPO / "services" / "intake" / "tests" / "integration" / "factories.py"
 
 BIRTH_BUNDLE = "2.000986"
@@ -43,7 +42,6 @@ VN = ZoneInfo("Asia/Ho_Chi_Minh")
 TIMELINESS_VI = {"early": "Trước hạn", "on_time": "Đúng hạn", "late": "Quá hạn"}
 TIMEOUT = 30.0  # for anything that crosses several processes and the broker
 
-servers = load_fixtures(SERVERS, "platform_e2e_servers")
 factories = load_fixtures(FACTORIES, "platform_e2e_factories")
 
 pytestmark = pytest.mark.integration
@@ -73,22 +71,6 @@ def prometheus_binary() -> Path:
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("platform")
-
-
-@pytest.fixture(scope="module")
-def smtp(workdir: Path) -> Iterator[Any]:
-    """A real SMTP server (its own process) keeping every message."""
-    sink = servers.SmtpSink(workdir / "smtp")
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture(scope="module")
-def sms_gateway(workdir: Path) -> Iterator[Any]:
-    """The SMS gateway: an HTTP server recording every call to `/sms` (answers 200)."""
-    recorder = servers.HttpRecorder(workdir / "http")
-    yield recorder
-    recorder.stop()
 
 
 # --- the platform ------------------------------------------------------------------------------

@@ -52,9 +52,7 @@ from motcua_kit.testing import load_fixtures
 from platform_stack import SERVICES, Stack, StackError, iter_log_records
 
 REPO = Path(__file__).resolve().parents[1]
-SERVERS = REPO / "services" / "notification" / "tests" / "support" / "servers.py"
 FACTORIES = REPO / "services" / "intake" / "tests" / "integration" / "factories.py"
-servers = load_fixtures(SERVERS, "platform_faults_servers")
 factories = load_fixtures(FACTORIES, "platform_faults_factories")
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
@@ -112,20 +110,6 @@ def infra(workdir: Path) -> Iterator[tuple[RabbitNode, PgCluster]]:
             node.destroy()
         finally:
             cluster.destroy(keep_log=workdir / "postgres.log")
-
-
-@pytest.fixture(scope="module")
-def smtp(workdir: Path) -> Iterator[Any]:
-    sink = servers.SmtpSink(workdir / "smtp")
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture(scope="module")
-def sms_gateway(workdir: Path) -> Iterator[Any]:
-    recorder = servers.HttpRecorder(workdir / "http")
-    yield recorder
-    recorder.stop()
 
 
 def add_bus_commune(data: dict[str, Any]) -> None:

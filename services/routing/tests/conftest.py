@@ -22,9 +22,11 @@ from typing import Any
 from urllib.parse import quote
 
 import eventlet
+import pika
 import pytest
 import requests
 from kombu import Connection, Exchange, Queue, binding
+from motcua_kit.events import CONTENT_TYPE, new_event
 from motcua_kit.testing import (
     base_config,
     load_fixtures,
@@ -245,6 +247,14 @@ class Platform:
         self.act(step_id, "accept", agency)
         self.act(step_id, "complete", agency, result_reference=f"KQ-{step_id}")
 
+    def at_stage_two(self) -> str:
+        """A birth bundle whose commune step is done: step 2.1 is the police's; its code."""
+        code = self.submit()["code"]
+        self.wait_step(f"{code}/1.1", "assigned")
+        self.finish(f"{code}/1.1", COMMUNE)
+        self.wait_step(f"{code}/2.1", "assigned")
+        return code
+
     def route(self, code: str) -> dict[str, Any]:
         reply = self.routing.get(f"/dossiers/{code}/route", token=self.token(COMMUNE, "supervisor"))
         assert reply.status_code == 200, reply.text
@@ -377,6 +387,59 @@ def bus_agencies(
             requests.delete(
                 f"http://127.0.0.1:15672/api/users/{quote(user, safe='')}", auth=GUEST, timeout=5
             )
+
+
+class AgencySystem:
+    """A bus agency's own system, logged in to the broker with the agency's user (plain pika)."""
+
+    def __init__(self, agency: Any) -> None:
+        self.agency = agency  # a BusAgency, or anything with a `user` and an `amqp_uri`
+        self.connection = pika.BlockingConnection(pika.URLParameters(agency.amqp_uri))
+        self.channel = self.connection.channel()
+        self.channel.confirm_delivery()
+
+    def reply(self, step_id: str, action: str, **data: Any) -> dict[str, Any]:
+        """One reply (a fresh event each time) under the agency's own user, confirmed."""
+        return self.publish(step_id, action, self.agency.user, **data)
+
+    def publish(
+        self, step_id: str, action: str, user_id: str | None, **data: Any
+    ) -> dict[str, Any]:
+        """A reply under any `user_id` (None: without one), as a forger would send it."""
+        event = new_event(
+            "agencies",
+            "agency.reply",
+            step_id.rsplit("/", 1)[0],
+            {"step_id": step_id, "action": action, **data},
+        )
+        self.channel.basic_publish(
+            exchange="routing.replies",
+            routing_key="agency.reply",
+            body=json.dumps(event).encode(),
+            properties=pika.BasicProperties(
+                content_type=CONTENT_TYPE, message_id=event["id"], user_id=user_id
+            ),
+            mandatory=True,
+        )
+        return event
+
+    def close(self) -> None:
+        if self.connection.is_open:
+            self.connection.close()
+
+
+@pytest.fixture
+def open_agency_system() -> Iterator[Callable[[Any], AgencySystem]]:
+    """`open_agency_system(agency)`: the agency's own system on the bus, closed at teardown."""
+    opened: list[AgencySystem] = []
+
+    def open_(agency: Any) -> AgencySystem:
+        opened.append(AgencySystem(agency))
+        return opened[-1]
+
+    yield open_
+    for system in opened:
+        system.close()
 
 
 class Adapter:

@@ -4,17 +4,14 @@ authenticated it. Two bus agencies here: the commune police and a second, test-o
 
 from __future__ import annotations
 
-import json
 from types import SimpleNamespace
 
-import pika
 import pytest
-from motcua_kit.events import CONTENT_TYPE, new_event
 from pika.exceptions import ChannelClosedByBroker
 
 pytestmark = pytest.mark.integration
 
-COMMUNE, POLICE, INSURANCE = "000.00.08.H38", "CA.H38.08", "BHXH.H38"
+POLICE, INSURANCE = "CA.H38.08", "BHXH.H38"
 OTHER = "CA.TEST.2"
 
 
@@ -36,88 +33,41 @@ def agencies_file(make_agencies_file):
     return make_agencies_file(add_second_bus_agency)
 
 
-class AgencySystem:
-    """An agency's own system, logged in to the broker with its own user (plain pika)."""
-
-    def __init__(self, agency):
-        self.agency = agency
-        self.connection = pika.BlockingConnection(pika.URLParameters(agency.amqp_uri))
-        self.channel = self.connection.channel()
-        self.channel.confirm_delivery()
-
-    def reply(self, step_id, action, user_id, **data):
-        event = new_event(
-            "agencies",
-            "agency.reply",
-            step_id.rsplit("/", 1)[0],
-            {"step_id": step_id, "action": action, **data},
-        )
-        self.channel.basic_publish(
-            exchange="routing.replies",
-            routing_key="agency.reply",
-            body=json.dumps(event).encode(),
-            properties=pika.BasicProperties(
-                content_type=CONTENT_TYPE, message_id=event["id"], user_id=user_id
-            ),
-            mandatory=True,
-        )
-        return event
-
-    def close(self):
-        if self.connection.is_open:
-            self.connection.close()
-
-
 @pytest.fixture
-def systems(bus_agencies):
-    opened = {code: AgencySystem(agency) for code, agency in bus_agencies.items()}
-    yield opened
-    for system in opened.values():
-        system.close()
-
-
-def stage_two(platform):
-    code = platform.submit()["code"]
-    platform.wait_step(f"{code}/1.1", "assigned")
-    platform.finish(f"{code}/1.1", COMMUNE)
-    platform.wait_step(f"{code}/2.1", "assigned")
-    return code
+def systems(bus_agencies, open_agency_system):
+    return {code: open_agency_system(agency) for code, agency in bus_agencies.items()}
 
 
 def test_a_reply_under_another_agencys_user_is_refused_by_the_broker(platform, systems):
-    code = stage_two(platform)
+    code = platform.at_stage_two()
     step = f"{code}/2.1"
     other, police = systems[OTHER], systems[POLICE]
 
     with pytest.raises(ChannelClosedByBroker) as refused:
-        other.reply(step, "refuse", user_id=police.agency.user, reason="Giả mạo công an xã")
+        other.publish(step, "refuse", police.agency.user, reason="Giả mạo công an xã")
     assert refused.value.reply_code == 406 and "PRECONDITION_FAILED" in refused.value.reply_text
 
     # Barrier: the police's own reply, published afterwards, is handled; the forged one never was.
-    police.reply(step, "accept", user_id=police.agency.user, officer_name="Trực ban")
+    police.reply(step, "accept", officer_name="Trực ban")
     accepted = platform.wait_step(step, "accepted")
     assert accepted["received_by"] == {"id": POLICE, "name": "Trực ban", "unit": POLICE}
     assert platform.route(code)["status"] == "open"
 
 
 def test_replies_from_no_holder_are_dead_lettered_and_routing_keeps_working(
-    platform, systems, start_adapter, bus_agencies
+    platform, systems, start_adapter, bus_agencies, open_agency_system
 ):
-    code = stage_two(platform)
+    code = platform.at_stage_two()
     step = f"{code}/2.1"
     name = "motcua_routing_rejected_replies_total"
     before = {r: platform.metric(name, reason=r) for r in ("not_step_holder", "unknown_sender")}
 
     # Properly authenticated, but the step is the commune police's, not this agency's.
     other = systems[OTHER]
-    forged = other.reply(step, "complete", user_id=other.agency.user, result_reference="GIA-MAO")
+    forged = other.reply(step, "complete", result_reference="GIA-MAO")
     # No user_id at all (a user with rights on the exchange, not an agency's system).
     guest = SimpleNamespace(user="guest", amqp_uri=platform.amqp_uri.replace("pyamqp", "amqp"))
-    anonymous = AgencySystem(guest)
-    try:
-        nameless = anonymous.reply(step, "accept", user_id=None)
-    finally:
-        anonymous.close()
+    nameless = open_agency_system(guest).publish(step, "accept", None)
 
     dead: dict = {}
 

@@ -5,15 +5,11 @@ dead-lettered; a `complete` that contradicts the one applied still is.
 
 from __future__ import annotations
 
-import json
-
-import pika
 import pytest
-from motcua_kit.events import CONTENT_TYPE, new_event
 
 pytestmark = pytest.mark.integration
 
-COMMUNE, POLICE = "000.00.08.H38", "CA.H38.08"
+POLICE = "CA.H38.08"
 REPLY_CONSUMER = "routing.on_agency_reply"
 
 
@@ -23,53 +19,9 @@ def routing(make_routing):
     return make_routing(CONSUMER_RETRY_DELAYS="0.5,1,2,4")
 
 
-class PoliceSystem:
-    """The commune police's own system, logged in with its own broker user (plain pika)."""
-
-    def __init__(self, agency):
-        self.agency = agency
-        self.connection = pika.BlockingConnection(pika.URLParameters(agency.amqp_uri))
-        self.channel = self.connection.channel()
-        self.channel.confirm_delivery()
-
-    def reply(self, step_id, action, **data):
-        """Publish one reply (a fresh event each time), confirmed by the broker."""
-        event = new_event(
-            "agencies",
-            "agency.reply",
-            step_id.rsplit("/", 1)[0],
-            {"step_id": step_id, "action": action, **data},
-        )
-        self.channel.basic_publish(
-            exchange="routing.replies",
-            routing_key="agency.reply",
-            body=json.dumps(event).encode(),
-            properties=pika.BasicProperties(
-                content_type=CONTENT_TYPE, message_id=event["id"], user_id=self.agency.user
-            ),
-            mandatory=True,
-        )
-        return event
-
-    def close(self):
-        if self.connection.is_open:
-            self.connection.close()
-
-
 @pytest.fixture
-def police(bus_agencies):
-    system = PoliceSystem(bus_agencies[POLICE])
-    yield system
-    system.close()
-
-
-def stage_two(platform):
-    """A birth bundle whose commune step is done: step 2.1 is the police's, on the bus."""
-    code = platform.submit()["code"]
-    platform.wait_step(f"{code}/1.1", "assigned")
-    platform.finish(f"{code}/1.1", COMMUNE)
-    platform.wait_step(f"{code}/2.1", "assigned")
-    return code
+def police(bus_agencies, open_agency_system):
+    return open_agency_system(bus_agencies[POLICE])
 
 
 def outcomes(platform):
@@ -105,7 +57,7 @@ def outbox(routing_sql, event_type, step):
 def test_a_complete_sent_before_its_accept_is_retried_until_the_accept_is_applied(
     platform, police, routing_sql
 ):
-    code = stage_two(platform)
+    code = platform.at_stage_two()
     step = f"{code}/2.1"
     before = outcomes(platform)
 
@@ -133,7 +85,7 @@ def test_a_complete_sent_before_its_accept_is_retried_until_the_accept_is_applie
 def test_the_same_accept_and_the_same_complete_twice_are_applied_once(
     platform, police, routing_sql
 ):
-    code = stage_two(platform)
+    code = platform.at_stage_two()
     step = f"{code}/2.1"
     reference = f"GKS-{code}"
     before = outcomes(platform)
@@ -166,7 +118,7 @@ def test_the_same_accept_and_the_same_complete_twice_are_applied_once(
 def test_a_complete_with_another_result_after_completion_is_dead_lettered(
     platform, police, routing_sql
 ):
-    code = stage_two(platform)
+    code = platform.at_stage_two()
     step = f"{code}/2.1"
     rejected = "motcua_routing_rejected_replies_total"
     before = platform.metric(rejected, reason="invalid_step_status")
