@@ -25,7 +25,7 @@ import psycopg.waiting  # noqa: E402  (the variable above must be set first)
 from eventlet.hubs import trampoline  # noqa: E402
 from psycopg import errors  # noqa: E402
 from psycopg.abc import PQGen  # noqa: E402
-from psycopg.waiting import READY_R, READY_W, WAIT_R, WAIT_W  # noqa: E402
+from psycopg.waiting import READY_R, READY_W, WAIT_R, WAIT_W, Ready  # noqa: E402
 
 RV = TypeVar("RV")
 
@@ -47,7 +47,7 @@ def wait_trampoline(
                 ready = READY_W
             else:  # WAIT_RW: a query larger than the socket's buffer, still being sent
                 readable, writable, _ = select.select([fileno], [fileno], [])
-                ready = (READY_R if readable else 0) | (READY_W if writable else 0)
+                ready = Ready((READY_R if readable else 0) | (READY_W if writable else 0))
             state = gen.send(ready)
     except OSError as exc:  # eventlet's IOClosed: the socket was closed under the wait
         raise errors.OperationalError("connection socket closed") from exc
