@@ -11,9 +11,15 @@ one dossier, with P confirmed publishes and C consumed messages measured on the 
 waiting for its confirm, routed so that they make C deliveries to durable queues of the thread's
 own (an event fans out to several services), and C times: basic_get, INSERT + COMMIT of the
 message (a consumer's write), ack. Its dossiers/s is the raw limit for that much durable work.
+With `rows` (`--rows`; the rows the platform wrote per dossier, from PostgreSQL's counters) the
+same commits also carry the rest of those writes: small single-row INSERTs spread evenly over
+them, so the baseline writes as many rows per dossier as the platform did (the "equal writes"
+baseline). The extra rows are the cheapest kind (four narrow columns, one index), so the
+baseline errs on the fast side.
 
     .venv/bin/python bench/baseline.py --n 2000 --concurrency 50
     .venv/bin/python bench/baseline.py --n 1000 --concurrency 50 --equal-work 5 9
+    .venv/bin/python bench/baseline.py --n 1000 --concurrency 50 --equal-work 5 9 --rows 55
 
 Run alone it makes its own throw-away database and vhost (and removes them); bench/intake_bench.py
 calls `run()` on its own throw-away ones. The helpers for those throw-away resources live here too.
@@ -24,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import threading
 import time
@@ -39,7 +46,7 @@ import requests
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-PG_URL = "postgresql://postgres@127.0.0.1:5432"
+PG_URL = os.environ.get("PG_URL", "postgresql://postgres@127.0.0.1:5432")
 AMQP_BASE = "amqp://guest:guest@127.0.0.1:5672"
 MANAGEMENT = "http://127.0.0.1:15672/api"
 MANAGEMENT_AUTH = ("guest", "guest")
@@ -344,6 +351,19 @@ CONSUME = (
     "INSERT INTO baseline_consumed (queue, message_id, subject, event)"
     " VALUES (%s, %s, %s, %s::jsonb)"
 )
+WRITES_TABLE = """
+CREATE TABLE IF NOT EXISTS baseline_writes (
+    id bigserial PRIMARY KEY, dossier text NOT NULL, n int NOT NULL,
+    at timestamptz NOT NULL DEFAULT now()
+)
+"""
+WRITE = "INSERT INTO baseline_writes (dossier, n) VALUES (%s, %s)"
+
+
+def spread(extra: int, commits: int) -> list[int]:
+    """`extra` writes over `commits` transactions, as evenly as they go (earlier ones first)."""
+    each, rest = divmod(max(0, extra), commits)
+    return [each + (1 if i < rest else 0) for i in range(commits)]
 
 
 def copies_per_publish(publishes: int, consumes: int) -> list[int]:
@@ -401,18 +421,24 @@ def run_equal_work(
     publishes: int,
     consumes: int,
     deadline_s: float = 120.0,
+    rows: int | None = None,
 ) -> dict[str, Any]:
     """The equal-work baseline: N dossiers on `concurrency` threads (one DB and one AMQP
     connection each), each 1 + `consumes` commits, `publishes` confirmed publishes and
-    `consumes` messages got and acked (see the module's docstring); figures."""
+    `consumes` messages got and acked, and with `rows` that many rows written over those
+    commits (see the module's docstring); figures."""
     publishes = max(1, publishes)
     consumes = max(0, consumes)
+    commits = 1 + consumes
+    rows = max(commits, rows or commits)
+    extra = spread(rows - commits, commits)  # beyond each commit's own row
     copies = copies_per_publish(publishes, consumes)
     width = max(copies)  # queues per thread: a message with k copies goes to queues 0..k-1
     gets = [(index, sum(1 for c in copies if c > index)) for index in range(width)]
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(TABLE)
         conn.execute(CONSUMED_TABLE)
+        conn.execute(WRITES_TABLE)
     params = pika.URLParameters(amqp_uri)
     setup = pika.BlockingConnection(params)
     setup.channel().exchange_declare(EQUAL_EXCHANGE, exchange_type="topic", durable=True)
@@ -438,19 +464,27 @@ def run_equal_work(
             for k in range(index + 1, width + 1):
                 channel.queue_bind(queue, EQUAL_EXCHANGE, routing_key=f"t{thread}.c{k}")
 
+        def write_more(code: str, count: int) -> None:
+            for n in range(count):
+                db.execute(WRITE, (code, n))
+
         def operation(i: int) -> None:
             row, messages = work[i]
             db.execute(INSERT, row)
+            write_more(row["code"], extra[0])
             db.commit()
             for message, k in zip(messages, copies, strict=True):
                 channel.basic_publish(EQUAL_EXCHANGE, f"t{thread}.c{k}", message, properties)
+            transaction = 1
             for index, count in gets:
                 queue = _equal_work_queue(thread, index)
                 for _ in range(count):
                     method, body = _get_one(channel, queue)
                     event = json.loads(body)
                     db.execute(CONSUME, (queue, event["id"], event["subject"], body.decode()))
-                    db.commit()  # a consumer commits its write, then acks
+                    write_more(row["code"], extra[transaction])
+                    transaction += 1
+                    db.commit()  # a consumer commits its writes, then acks
                     channel.basic_ack(method.delivery_tag)
                     consumed[thread] += 1
 
@@ -462,11 +496,12 @@ def run_equal_work(
         _delete_equal_work_queues(amqp_uri, concurrency, width)
     done = len(latencies)
     return {
-        "kind": "equal_work",
+        "kind": "equal_writes" if rows > commits else "equal_work",
         "n": n,
         "concurrency": concurrency,
         "per_dossier": {
-            "writes": 1 + consumes,
+            "writes": commits,
+            "rows": rows,
             "confirmed_publishes": publishes,
             "consumed_acked": consumes,
             "copies_per_publish": copies,
@@ -502,7 +537,8 @@ def describe_equal_work(result: dict[str, Any]) -> str:
     text = (
         f"{result['dossiers_per_s']:,.1f} dossiers/s ({result['completed']:,} in "
         f"{result['seconds']:.1f} s, {result['concurrency']} threads; per dossier "
-        f"{per['writes']} commits, {per['confirmed_publishes']} confirmed publishes, "
+        f"{per['writes']} commits writing {per.get('rows', per['writes'])} rows, "
+        f"{per['confirmed_publishes']} confirmed publishes, "
         f"{per['consumed_acked']} got + acked); per dossier p50 {lat['p50_ms']:.1f} ms, "
         f"p99 {lat['p99_ms']:.1f} ms"
     )
@@ -526,6 +562,12 @@ def main(argv: list[str] | None = None) -> int:
         help="also the equal-work baseline with this many confirmed publishes and consumed "
         "messages per dossier (--n dossiers)",
     )
+    parser.add_argument(
+        "--rows",
+        type=int,
+        help="with --equal-work: rows written per dossier over its commits (the equal-writes "
+        "baseline; at least one per commit)",
+    )
     args = parser.parse_args(argv)
     name = bench_name()
     equal = None
@@ -534,7 +576,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.equal_work:
             publishes, consumes = args.equal_work
             equal = run_equal_work(
-                database_url, amqp_uri, args.n, args.concurrency, publishes, consumes
+                database_url,
+                amqp_uri,
+                args.n,
+                args.concurrency,
+                publishes,
+                consumes,
+                rows=args.rows,
             )
     print("baseline (psycopg INSERT + commit, pika persistent publish + confirm):")
     print("  " + describe(result))

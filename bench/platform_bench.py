@@ -43,7 +43,7 @@ client threads (if none is free it waits, and the wait counts). Latency and prop
 measured from the scheduled time, so a backlog shows (no coordinated omission); the POST alone
 too. Each phase's dossiers are through before the next phase starts.
 
-Baselines. Then it stops the platform and runs two raw baselines (bench/baseline.py; plain
+Baselines. Then it stops the platform and runs three raw baselines (bench/baseline.py; plain
 psycopg and pika, one connection pair per thread, at the same concurrency, capped by
 PostgreSQL's free connections). "minimal": per operation an INSERT + COMMIT and a persistent
 publish with confirm — the floor of one submission. "equal work": per dossier the durable work
@@ -52,7 +52,12 @@ over the measured phase, P confirmed publishes and C messages consumed, and as w
 submission plus one commit per consumed message — i.e. an INSERT + COMMIT, P publishes with
 confirm (fanned out to make C deliveries) and C × (get, INSERT + COMMIT, ack). Platform end to
 end ÷ minimal says how far the platform is from one write and one publish; ÷ equal work says
-how much of the hardware's limit for the work it does it reaches.
+how much of the hardware's limit for its messaging it reaches. "equal writes": the equal-work
+baseline whose commits also write as many rows per dossier as the platform did (rows inserted,
+updated and deleted in the four databases over the measured phase, pg_stat_user_tables) — the
+issue's "the same durable writes and confirmed publishes"; ÷ equal writes says how much of the
+hardware's limit for *all* of its durable work the platform reaches, i.e. what the services'
+own code (HTTP, validation, rendering, reads, nameko) costs on top.
 
 notification's RATE_LIMITS (an operator's budget at the mail and SMS provider: 600 emails a minute
 by default, which would spread 2,000 receipts over 3+ minutes) are lifted for the run unless
@@ -377,6 +382,34 @@ class Probe:
             for s in SERVICES
         }
 
+    def rows_written(self) -> dict[str, int]:
+        """Per service database: rows inserted, updated and deleted in its tables so far."""
+        return {
+            s: int(
+                self.rows(
+                    s,
+                    "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)"
+                    " FROM pg_stat_user_tables",
+                )[0][0]
+            )
+            for s in SERVICES
+        }
+
+    def settled_rows_written(self, quiet_s: float = 11.0, timeout: float = 40.0) -> dict[str, int]:
+        """`rows_written` once it stops moving. A backend reports its counts when a transaction
+        ends, at most once a second, and an idle one after 10 s (PostgreSQL 15): read until
+        unchanged for `quiet_s`."""
+        deadline = time.monotonic() + timeout
+        last, since = self.rows_written(), time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(1.0)
+            now = self.rows_written()
+            if now != last:
+                last, since = now, time.monotonic()
+            elif time.monotonic() - since >= quiet_s:
+                break
+        return last
+
     def counts(self) -> dict[str, int]:
         return {s: int(self.rows(s, q)[0][0]) for s, q in self.COUNTS.items()}
 
@@ -499,7 +532,8 @@ def work_snapshot(stack: Stack, probe: Probe) -> dict[str, Any]:
     """Broker counters (settled) and each service database's commits, at one moment when
     nothing is in flight."""
     stats, settled = settled_message_stats(stack)
-    return {"broker": stats, "settled": settled, "commits": probe.commits()}
+    rows = probe.settled_rows_written()
+    return {"broker": stats, "settled": settled, "commits": probe.commits(), "rows": rows}
 
 
 def per_dossier(count: float, dossiers: int) -> float:
@@ -520,6 +554,11 @@ def work_per_dossier(
     the outbox relays' "published" updates (one per batch) are left out. xact_commit per
     database, less the probe's own queries, is kept beside it as an upper bound.
 
+    Rows written: pg_stat_user_tables' rows inserted, updated and deleted in each service's
+    database (per database, so other runs do not count; the probe only reads). A multi-row
+    statement (the relays' "published" updates, notification's set-based outcomes) counts a row
+    each, where the equal-writes baseline spends a statement each: a few rows per dossier.
+
     Publishes: the vhost's publish counter (every confirmed event of the outboxes and any
     consumer-side copy); this bench has no tap queue or consumer on the stack's vhost, and the
     bus agency's adapter stays idle (it only gets stage-2 tasks), so every count is the
@@ -534,8 +573,10 @@ def work_per_dossier(
         - (after["commits"][s]["probe_queries"] - before["commits"][s]["probe_queries"])
         for s in SERVICES
     }
+    rows = {s: after["rows"][s] - before["rows"][s] for s in SERVICES}
     publishes = broker.get("publish", 0) / dossiers if dossiers else 0.0
     consumed = broker.get("ack", 0) / dossiers if dossiers else 0.0
+    rows_total = sum(rows.values()) / dossiers if dossiers else 0.0
     return {
         "dossiers": dossiers,
         "broker_delta": broker,
@@ -545,10 +586,12 @@ def work_per_dossier(
         "consumed_acked": per_dossier(broker.get("ack", 0), dossiers),
         "redelivered": per_dossier(broker.get("redeliver", 0), dossiers),
         "xact_commit_upper_bound": {s: per_dossier(c, dossiers) for s, c in commits.items()},
+        "rows_written": {s: per_dossier(r, dossiers) for s, r in rows.items()},
         "baseline": {
             "confirmed_publishes": max(1, int(publishes + 0.5)),
             "consumed_acked": int(consumed + 0.5),
             "writes": 1 + int(consumed + 0.5),
+            "rows": max(1 + int(consumed + 0.5), int(rows_total + 0.5)),
         },
     }
 
@@ -945,7 +988,8 @@ def measure(args: argparse.Namespace, resources: ExitStack) -> dict[str, Any]:
     if sink is not None:
         sink.stop()
     if args.no_baseline:
-        figures["baseline"] = figures["baseline_minimal"] = figures["baseline_equal_work"] = {}
+        for key in ("baseline", "baseline_minimal", "baseline_equal_work", "baseline_equal_writes"):
+            figures[key] = {}
         return figures
     available = free_connections(args.pg_url) - 5  # room for the counter and other sessions
     threads = max(1, min(args.concurrency, available))
@@ -974,6 +1018,23 @@ def measure(args: argparse.Namespace, resources: ExitStack) -> dict[str, Any]:
     equal["concurrency_requested"] = args.concurrency
     equal["capped_by_free_connections"] = threads < args.concurrency
     figures["baseline_equal_work"] = equal
+    print(
+        f"running the equal-writes baseline ({args.equal_work_n:,} dossiers, {threads} threads; "
+        f"the same, writing {plan['rows']} rows per dossier) ...",
+        flush=True,
+    )
+    writes = baseline.run_equal_work(
+        stack.database_url("intake"),
+        stack.amqp_uri,
+        args.equal_work_n,
+        threads,
+        plan["confirmed_publishes"],
+        plan["consumed_acked"],
+        rows=plan["rows"],
+    )
+    writes["concurrency_requested"] = args.concurrency
+    writes["capped_by_free_connections"] = threads < args.concurrency
+    figures["baseline_equal_writes"] = writes
     return figures
 
 
@@ -1002,12 +1063,16 @@ def targets(result: dict[str, Any]) -> dict[str, Any]:
     prop = {m: result["propagation"]["from_submit"][m]["p99_ms"] for m in MARKS}
     ratio = result.get("ratio", {}).get("end_to_end")
     ratio_equal = result.get("ratio", {}).get("end_to_end_equal_work")
+    ratio_writes = result.get("ratio", {}).get("end_to_end_equal_writes")
     phases = [open_loop_targets(phase) for phase in result.get("open_loop", [])]
     meeting = [t["offered_per_s"] for t in phases if t["both"]]
     return {
         "ratio_end_to_end_at_least_0.5": None if ratio is None else ratio >= 0.5,
         "ratio_end_to_end_equal_work_at_least_0.5": (
             None if ratio_equal is None else ratio_equal >= TARGETS["ratio_end_to_end"]
+        ),
+        "ratio_end_to_end_equal_writes_at_least_0.5": (
+            None if ratio_writes is None else ratio_writes >= TARGETS["ratio_end_to_end"]
         ),
         "submission_p99_below_50_ms": sub < TARGETS["submission_p99_ms"],
         "propagation_p99_below_1_s": {
@@ -1101,21 +1166,22 @@ def summary(result: dict[str, Any]) -> str:
         equal = result.get("baseline_equal_work")
         if equal:
             lines.append(f"                equal work: {baseline.describe_equal_work(equal)}")
+        writes = result.get("baseline_equal_writes")
+        if writes:
+            lines.append(f"                equal writes: {baseline.describe_equal_work(writes)}")
         ratio = result["ratio"]
         lines.append(
             f"  ÷ baseline    minimal: submissions {ratio['submissions']:.3f}, end to end "
-            f"{ratio['end_to_end']:.3f}; equal work: end to end "
-            + (
-                f"{ratio['end_to_end_equal_work']:.3f}"
-                if "end_to_end_equal_work" in ratio
-                else "n/a"
-            )
+            f"{ratio['end_to_end']:.3f}; end to end ÷ equal work "
+            f"{ratio.get('end_to_end_equal_work', 'n/a')}, ÷ equal writes "
+            f"{ratio.get('end_to_end_equal_writes', 'n/a')}"
         )
     t = result["targets"]
     lines.append(
         f"  targets       ≥ 50 % of baseline end to end: minimal "
         f"{t['ratio_end_to_end_at_least_0.5']}, equal work "
-        f"{t['ratio_end_to_end_equal_work_at_least_0.5']}; closed loop: submission p99 < 50 ms: "
+        f"{t['ratio_end_to_end_equal_work_at_least_0.5']}, equal writes "
+        f"{t['ratio_end_to_end_equal_writes_at_least_0.5']}; closed loop: submission p99 < 50 ms: "
         f"{t['submission_p99_below_50_ms']}; propagation p99 < 1 s: "
         f"{t['propagation_p99_below_1_s']}"
     )
@@ -1138,14 +1204,16 @@ def work_lines(work: dict[str, Any] | None) -> list[str]:
         return []
     plan = work["baseline"]
     commits = ", ".join(f"{s} {c:.1f}" for s, c in work["xact_commit_upper_bound"].items())
+    rows = ", ".join(f"{s} {r:.1f}" for s, r in work.get("rows_written", {}).items())
     return [
         f"  per dossier   {work['publishes']:.2f} published ({work['confirms']:.2f} confirmed), "
         f"{work['consumed_acked']:.2f} consumed + acked, {work['redelivered']:.2f} redelivered "
         f"(RabbitMQ vhost counters{'' if work['broker_settled'] else ', NOT settled'}); "
-        f"DB commits (read-only ones too) {commits}",
+        f"DB commits (read-only ones too) {commits}; rows written {rows}",
         f"                equal-work baseline per dossier: {plan['writes']} commits (1 + one per "
         f"message consumed), {plan['confirmed_publishes']} confirmed publishes, "
-        f"{plan['consumed_acked']} consumed + acked",
+        f"{plan['consumed_acked']} consumed + acked; equal writes: the same writing "
+        f"{plan.get('rows', plan['writes'])} rows",
     ]
 
 
@@ -1319,6 +1387,11 @@ def main(argv: list[str] | None = None) -> int:
         result.setdefault("ratio", {})["end_to_end_equal_work"] = round(
             figures["end_to_end"]["throughput_per_s"] / equal["dossiers_per_s"], 3
         )
+    writes = figures["baseline_equal_writes"]
+    if writes and writes.get("dossiers_per_s"):
+        result.setdefault("ratio", {})["end_to_end_equal_writes"] = round(
+            figures["end_to_end"]["throughput_per_s"] / writes["dossiers_per_s"], 3
+        )
     result["targets"] = targets(result)
     out = write_results("platform", started_at, result)
     print(summary(result))
@@ -1328,6 +1401,7 @@ def main(argv: list[str] | None = None) -> int:
         and all(phase["checks"]["ok"] for phase in figures["open_loop"])
         and (not base or base["ok"])
         and (not equal or equal["ok"])
+        and (not writes or writes["ok"])
     )
     return 0 if ok else 1
 

@@ -60,7 +60,7 @@ from psycopg_pool import ConnectionPool  # noqa: E402
 from reporting.domain.facts import VN  # noqa: E402
 from reporting.workflow import reports  # noqa: E402
 
-PG_URL = "postgresql://postgres@127.0.0.1:5432"
+PG_URL = os.environ.get("PG_URL", "postgresql://postgres@127.0.0.1:5432")
 MIGRATIONS = REPO / "services" / "reporting" / "migrations"
 CALENDAR = REPO / "deploy" / "calendar.json"
 RISK = 0.7  # REPORT_RISK_THRESHOLD's default (config.yml)

@@ -41,7 +41,7 @@ def run_bench(script: str, *args: str, timeout: float = 600) -> dict[str, Any]:
         path.unlink()
 
 
-def test_platform_bench_closed_loop_open_loop_and_both_baselines() -> None:
+def test_platform_bench_closed_loop_open_loop_and_the_baselines() -> None:
     result = run_bench(
         "platform_bench.py",
         *("--submissions", "40", "--concurrency", "10", "--warmup", "5"),
@@ -57,17 +57,27 @@ def test_platform_bench_closed_loop_open_loop_and_both_baselines() -> None:
         "reported_row": 0,
     }
     assert result["end_to_end"]["dossiers"] == 40
-    # From the broker's counters: what one birth bundle took, which the equal-work baseline does.
-    assert result["work_per_dossier"]["baseline"] == {
+    # From the broker's counters: what one birth bundle took, which the equal-work baseline does;
+    # from PostgreSQL's, the rows it wrote in the four databases, which equal writes adds.
+    work = result["work_per_dossier"]
+    plan = work["baseline"]
+    assert {k: plan[k] for k in ("confirmed_publishes", "consumed_acked", "writes")} == {
         "confirmed_publishes": 5,
         "consumed_acked": 9,
         "writes": 10,
     }
+    assert set(work["rows_written"]) == {"intake", "routing", "notification", "reporting"}
+    assert all(rows >= 2 for rows in work["rows_written"].values()), work["rows_written"]
+    assert abs(plan["rows"] - sum(work["rows_written"].values())) <= 1, work
     [phase] = result["open_loop"]
     assert phase["offered_per_s"] == 5 and phase["checks"]["ok"]
     assert result["baseline_minimal"]["ok"] and result["baseline_minimal"]["completed"] >= 200
     assert result["baseline_equal_work"]["ok"] and result["baseline_equal_work"]["completed"] >= 40
     assert result["ratio"]["end_to_end_equal_work"] > 0
+    writes = result["baseline_equal_writes"]
+    assert writes["ok"] and writes["completed"] >= 40
+    assert writes["per_dossier"]["rows"] == plan["rows"] and writes["per_dossier"]["writes"] == 10
+    assert result["ratio"]["end_to_end_equal_writes"] > 0
 
 
 def test_floor_bench_runs_every_phase() -> None:
