@@ -221,6 +221,20 @@ def _close_broker(connection: pika.BlockingConnection) -> None:
         connection.close()
 
 
+def _worker_connections(
+    database_url: str, params: pika.URLParameters, resources: ExitStack
+) -> tuple[psycopg.Connection[Any], Any]:
+    """A worker thread's own database connection and a confirming broker channel, closed with
+    `resources`."""
+    db = psycopg.connect(database_url, connect_timeout=5)
+    resources.callback(db.close)
+    broker = pika.BlockingConnection(params)
+    resources.callback(_close_broker, broker)
+    channel = broker.channel()
+    channel.confirm_delivery()
+    return db, channel
+
+
 def _run_workers(
     n: int,
     concurrency: int,
@@ -293,12 +307,7 @@ def run(
     properties = pika.BasicProperties(delivery_mode=2, content_type="application/cloudevents+json")
 
     def open_worker(_thread: int, resources: ExitStack) -> Operation:
-        db = psycopg.connect(database_url, connect_timeout=5)
-        resources.callback(db.close)
-        broker = pika.BlockingConnection(params)
-        resources.callback(_close_broker, broker)
-        out = broker.channel()
-        out.confirm_delivery()
+        db, out = _worker_connections(database_url, params, resources)
 
         def operation(i: int) -> None:
             row, message = work[i]
@@ -452,12 +461,7 @@ def run_equal_work(
     consumed = [0] * concurrency
 
     def open_worker(thread: int, resources: ExitStack) -> Operation:
-        db = psycopg.connect(database_url, connect_timeout=5)
-        resources.callback(db.close)
-        broker = pika.BlockingConnection(params)
-        resources.callback(_close_broker, broker)
-        channel = broker.channel()
-        channel.confirm_delivery()
+        db, channel = _worker_connections(database_url, params, resources)
         for index in range(width):
             queue = _equal_work_queue(thread, index)
             channel.queue_declare(queue, durable=True)

@@ -580,15 +580,36 @@ def run_consumer_phase(phase: Phase, ctx: Context) -> dict[str, Any]:
     checks = consumer_checks(phase, ctx, published[0])
     checks["log_lines"] = log_levels(process.log)
     checks["ok"] = complete and checks.pop("consistent")
+    return phase_figures(
+        phase,
+        ctx,
+        items,
+        elapsed,
+        cpu,
+        checks,
+        enqueue_rabbitmq_ms_per_event=round(enqueue["rabbitmq"] * 1000 / args.n, 4),
+    )
+
+
+def phase_figures(
+    phase: Phase,
+    ctx: Context,
+    items: int,
+    elapsed: float,
+    cpu: dict[str, float],
+    checks: dict[str, Any],
+    **more: Any,
+) -> dict[str, Any]:
+    """A phase's result: items, rate, CPU (per item, less the machine's idle share), checks."""
     return {
         "phase": phase.key,
         "title": phase.title,
         "items": items,
         "seconds": round(elapsed, 3),
         "per_s": round(items / elapsed, 1) if elapsed > 0 else 0.0,
+        **more,
         "cpu_s": cpu,
         "cpu_ms_per_item": per_item(cpu, items, elapsed, ctx.idle),
-        "enqueue_rabbitmq_ms_per_event": round(enqueue["rabbitmq"] * 1000 / args.n, 4),
         "checks": checks,
     }
 
@@ -706,17 +727,7 @@ def run_http_phase(phase: Phase, ctx: Context) -> dict[str, Any]:
     checks["ok"] = not failed and created and (phase.key != "e" or rows >= len(created))
     checks["ok"] = bool(checks["ok"])
     items = len(created)
-    return {
-        "phase": phase.key,
-        "title": phase.title,
-        "items": items,
-        "seconds": round(elapsed, 3),
-        "per_s": round(items / elapsed, 1) if elapsed > 0 else 0.0,
-        "latency": latency_summary(created),
-        "cpu_s": cpu,
-        "cpu_ms_per_item": per_item(cpu, items, elapsed, ctx.idle),
-        "checks": checks,
-    }
+    return phase_figures(phase, ctx, items, elapsed, cpu, checks, latency=latency_summary(created))
 
 
 # --- the composite and the summary -----------------------------------------------------------

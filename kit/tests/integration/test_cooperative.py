@@ -95,7 +95,8 @@ def test_a_wait_with_a_deadline_returns_when_it_expires(kittest_database):
     with psycopg.connect(kittest_database, autocommit=True) as conn:
         conn.execute("LISTEN kittest_nobody_notifies")
         started = time.monotonic()
-        received = list(conn.notifies(timeout=0.3))
+        with eventlet.Timeout(5):  # a deadline ignored would wait for ever
+            received = list(conn.notifies(timeout=0.3))
         elapsed = time.monotonic() - started
 
     assert received == []

@@ -102,7 +102,7 @@ def arm_timers(
 def schedule_risk_check(uow: UnitOfWork, policy: Policy, s: Step, now: datetime) -> None:
     timer = risk_check_timer(uow, policy, s, now)
     if timer is not None:
-        uow.schedule_many([timer])
+        uow.schedule(*timer)
 
 
 def risk_check_timer(
