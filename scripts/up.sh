@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up and start the platform locally: databases, migrations, catalogue, agencies, services, URLs.
+# Set up and start the platform locally: databases, migrations, catalogue, agencies, the development
+# identity provider, services, URLs and the demo logins.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The settings and paths come from the Makefile: run through it when called directly.
@@ -15,6 +16,14 @@ if ! $PY -m motcua_kit.preflight --database-url "$INTAKE_DATABASE_URL" \
     --database-url "$ROUTING_DATABASE_URL" --database-url "$NOTIFICATION_DATABASE_URL" \
     --database-url "$REPORTING_DATABASE_URL" --amqp-uri "$AMQP_URI"; then
   echo "make up: fix the above, then run make up again." >&2
+  exit 1
+fi
+# The development identity provider (deploy/dev-idp) runs on Node.js 20+.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1 \
+    || ! node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)'; then
+  echo "make up: the development identity provider needs Node.js 20 or later and npm" \
+    "(found: $(node --version 2>/dev/null || echo 'no node'));" \
+    "install them (Debian: apt-get install nodejs npm), then run make up again." >&2
   exit 1
 fi
 
@@ -48,6 +57,40 @@ start_service() {  # name module config port
   exit 1
 }
 
+# The development identity provider: the demo people sign in there, the services verify its
+# tokens (its keys in .run/idp-keys.json; delete the file and restart it to rotate them).
+IDP_PORT=${IDP_PORT:-8009}
+IDP_ISSUER=${IDP_ISSUER:-http://localhost:$IDP_PORT}
+export IDP_PORT IDP_ISSUER OIDC_ISSUER=${OIDC_ISSUER:-$IDP_ISSUER}
+if ! cmp -s deploy/dev-idp/package-lock.json deploy/dev-idp/node_modules/.motcua-lock; then
+  echo "installing the development identity provider (npm ci in deploy/dev-idp)"
+  (cd deploy/dev-idp && npm ci --no-audit --no-fund --loglevel=error) >.run/idp-npm.log 2>&1 || {
+    echo "npm ci in deploy/dev-idp failed; .run/idp-npm.log ends with:" >&2
+    tail -n 20 .run/idp-npm.log >&2
+    exit 1
+  }
+  cp deploy/dev-idp/package-lock.json deploy/dev-idp/node_modules/.motcua-lock
+fi
+if running idp; then
+  echo "idp is already running (pid $(cat .run/idp.pid)): make down first to restart it"
+else
+  IDP_KEYS_FILE=${IDP_KEYS_FILE:-$PWD/.run/idp-keys.json} nohup node deploy/dev-idp/server.js >.run/idp.log 2>&1 &
+  echo $! >.run/idp.pid
+  for _ in $(seq 1 60); do
+    if curl -fsS "http://127.0.0.1:$IDP_PORT/.well-known/openid-configuration" >/dev/null 2>&1; then break; fi
+    if ! running idp; then
+      echo "the identity provider failed to start; its log (.run/idp.log) ends with:" >&2
+      tail -n 20 .run/idp.log >&2
+      exit 1
+    fi
+    sleep 0.5
+  done
+  curl -fsS "http://127.0.0.1:$IDP_PORT/.well-known/openid-configuration" >/dev/null 2>&1 || {
+    echo "the identity provider did not answer on port $IDP_PORT within 30 s; see .run/idp.log" >&2
+    exit 1
+  }
+fi
+
 start_service intake intake.service services/intake/config.yml "$INTAKE_PORT"
 start_service routing routing.service services/routing/config.yml "$ROUTING_PORT"
 # Locally, email and SMS go to files (an operator points them at SMTP and an SMS gateway instead).
@@ -75,10 +118,21 @@ else
   fi
 fi
 
-token() { $PY -m motcua_kit.auth --role "$1" --unit "$2"; }
+token() { $PY -m motcua_kit.devtoken "$@"; }
+logins=$($PY -c '
+import json, sys
+people = json.load(open("deploy/dev-idp/people.json", encoding="utf-8"))["people"]
+rows = [("username", "name", "role", "unit", "password")] + [
+    (p["username"], p["name"], ",".join(p["roles"]), p.get("unit", "-"), p["password"]) for p in people
+]
+widths = [max(len(r[i]) for r in rows) for i in range(4)]
+for r in rows:
+    print("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[4])
+')
 cat <<MSG
 
 motcua is running.
+  identity      $IDP_ISSUER   (development sign-in; discovery: /.well-known/openid-configuration, log: .run/idp.log)
   intake        http://localhost:$INTAKE_PORT   (catalogue: /procedures, health: /health, metrics: /metrics)
   routing       http://localhost:$ROUTING_PORT   (control slip: /dossiers/<code>/route, tasks: /agencies/<code>/tasks)
   notification  http://localhost:$NOTIFICATION_PORT   (delivery log: /notifications?dossier=<code>, templates: /templates)
@@ -86,12 +140,17 @@ motcua is running.
   reporting     http://localhost:$REPORTING_PORT   (dashboard: /dashboard, statistics: /reports/statistics[.csv|.xlsx])
   bus agency    $BUS_AGENCY answered by the reference adapter (log: .run/$adapter.log)
 
-Demo tokens (valid 12 h):
-  reception, desk 000.00.08.H38:        $(token reception 000.00.08.H38)
-  processing, commune 000.00.08.H38:    $(token processing 000.00.08.H38)
-  processing, Social Insurance BHXH.H38: $(token processing BHXH.H38)
-  supervisor, 000.00.08.H38:            $(token supervisor 000.00.08.H38)
-  admin (webhooks), 000.00.08.H38:      $(token admin 000.00.08.H38)
+Demo logins at $IDP_ISSUER (development only):
+$logins
+  systems (client credentials): he-thong-cong-an / he-thong-cong-an-dev-secret (role system, unit CA.H38.08)
+
+Demo tokens, signed in through the provider (valid 12 h; more: make -s token ROLE=.. UNIT=.. or USER=..):
+  reception, desk 000.00.08.H38:         $(token --role reception --unit 000.00.08.H38)
+  processing, commune 000.00.08.H38:     $(token --role processing --unit 000.00.08.H38)
+  processing, Social Insurance BHXH.H38: $(token --role processing --unit BHXH.H38)
+  supervisor, 000.00.08.H38:             $(token --role supervisor --unit 000.00.08.H38)
+  admin (webhooks), 000.00.00.H38:       $(token --role admin --unit 000.00.00.H38)
+  citizen, Nguyễn Thị Ánh:               $(token --user nguyenthianh)
 
 Try:
   curl localhost:$INTAKE_PORT/procedures

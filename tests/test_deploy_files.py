@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import importlib
+import importlib.util
 import json
 import os
 import re
@@ -24,6 +25,7 @@ from urllib.parse import quote, unquote, urlsplit
 import pytest
 import yaml
 from kombu import Exchange, Queue
+from motcua_kit.auth import ROLES
 from motcua_kit.consumer import EventConsumer, dead_letter_queue_name
 from motcua_kit.outbox import command_declarations
 from prometheus_client.metrics import MetricWrapperBase
@@ -34,6 +36,8 @@ PROMETHEUS_DIR = DEPLOY / "prometheus"
 SERVICES = ("intake", "routing", "notification", "reporting")
 VHOST = "motcua"
 BUS_AGENCY = "CA.H38.08"
+REALM = "motcua"  # Keycloak's realm (deploy/keycloak/motcua-realm.json)
+KEYCLOAK_URL = "http://localhost:8080"
 # What a metrics family of RabbitMQ's /metrics/detailed endpoint exports (rabbitmq_prometheus,
 # collectors/prometheus_rabbitmq_core_metrics_collector.erl).
 VIETNAMESE_LETTER = re.compile("[ạảấầẩẫậắằẳẵặẹẻẽếềểễệịỉọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹđơư]")
@@ -374,8 +378,10 @@ def test_compose_names_every_part_of_the_platform() -> None:
         "gateway",
         "prometheus",
         "mailpit",
+        "keycloak",
     }
     assert not [name for name, s in services.items() if "container_name" in s]
+    assert services["keycloak"]["image"].startswith("quay.io/keycloak/keycloak:")
     assert services["rabbitmq"]["image"].startswith("rabbitmq:4.")
     assert services["rabbitmq"]["image"].endswith("-management")
     assert services["prometheus"]["image"].startswith("prom/prometheus:")
@@ -473,7 +479,15 @@ def test_compose_settings_are_the_ones_config_yml_reads() -> None:
             "motcua",
             VHOST,
         )
-        assert environment["JWT_SECRET"]
+        # tokens from the compose file's Keycloak: its realm's issuer, its keys inside the network
+        assert "JWT_SECRET" not in environment and "JWT_PUBLIC_KEY" not in environment
+        environment = compose_raw()["services"][service]["environment"]
+        assert compose_default(environment["OIDC_ISSUER"]) == f"{KEYCLOAK_URL}/realms/{REALM}"
+        jwks = urlsplit(compose_default(environment["OIDC_JWKS_URL"]))
+        assert (jwks.hostname, jwks.port) == ("keycloak", 8080)
+        assert jwks.path == f"/realms/{REALM}/protocol/openid-connect/certs"
+        assert compose_default(environment["OIDC_AUDIENCE"]) == "motcua"
+        assert services[service]["depends_on"]["keycloak"] == {"condition": "service_healthy"}
     assert services["intake"]["environment"]["TRUSTED_PROXY_HOPS"] == "1"  # behind the gateway
 
 
@@ -534,6 +548,148 @@ def test_init_sql_creates_the_database_of_every_service() -> None:
         "motcua_reporting",
     ]
     assert created == expected
+
+
+# --- Keycloak ------------------------------------------------------------------------------------
+
+
+class ComposeLoader(yaml.SafeLoader):
+    """SafeLoader without the `${...}` resolver `nameko test` adds to it (nameko's own syntax)."""
+
+
+ComposeLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "!env_var"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def compose_raw() -> dict[str, Any]:
+    """docker-compose.yml with its `${NAME:-default}` values as written."""
+    text = (REPO / "docker-compose.yml").read_text(encoding="utf-8")
+    return dict(yaml.load(text, Loader=ComposeLoader))  # noqa: S506 - a SafeLoader
+
+
+def compose_default(value: str) -> str:
+    """The default of a compose `${NAME:-default}` value (the value itself if it has none)."""
+    found = re.fullmatch(r"\$\{\w+:-([^}]*)\}", value)
+    return found.group(1) if found else value
+
+
+def make_realm() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "make_realm", DEPLOY / "keycloak" / "make_realm.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def realm_json() -> dict[str, Any]:
+    return json.loads((DEPLOY / "keycloak" / "motcua-realm.json").read_text(encoding="utf-8"))
+
+
+def demo_directory() -> dict[str, Any]:
+    return json.loads((DEPLOY / "dev-idp" / "people.json").read_text(encoding="utf-8"))
+
+
+def test_compose_runs_keycloak_with_the_realm() -> None:
+    """Keycloak imports deploy/keycloak/motcua-realm.json at start, names the issuer browsers use
+    (KC_HOSTNAME), publishes 8080 and reports ready on its management port."""
+    keycloak = compose()["services"]["keycloak"]
+    assert keycloak["command"] == ["start-dev", "--import-realm"]
+    assert (
+        "./deploy/keycloak/motcua-realm.json:/opt/keycloak/data/import/motcua-realm.json:ro"
+        in keycloak["volumes"]
+    )
+    environment = compose_raw()["services"]["keycloak"]["environment"]
+    assert compose_default(environment["KC_HOSTNAME"]) == KEYCLOAK_URL
+    assert environment["KC_HEALTH_ENABLED"] == "true"
+    assert (8080, 8080) in published(keycloak)
+    assert "/health/ready" in " ".join(keycloak["healthcheck"]["test"])
+    assert realm_json()["realm"] == REALM
+
+
+def test_keycloak_realm_is_generated_from_the_dev_idp_people() -> None:
+    """motcua-realm.json is exactly what make_realm.py makes of deploy/dev-idp/people.json
+    (after changing people.json: `python deploy/keycloak/make_realm.py`)."""
+    assert make_realm().render(demo_directory()) == (
+        DEPLOY / "keycloak" / "motcua-realm.json"
+    ).read_text(encoding="utf-8")
+
+
+def test_keycloak_realm_holds_every_person_with_their_claims() -> None:
+    """Every person of people.json is a realm user with their password, realm roles and the
+    attributes unit, agency, citizen_id, full_name; every client is there (PKCE for the code flow,
+    a service account with roles and unit for client credentials); the client scope every client
+    gets puts audience motcua and the claims the services read by default into access tokens."""
+    realm = realm_json()
+    directory = demo_directory()
+    users = {u["username"]: u for u in realm["users"]}
+    assert {r["name"] for r in realm["roles"]["realm"]} == set(ROLES)
+    for person in directory["people"]:
+        user = users[person["username"]]
+        assert user["enabled"] is True
+        assert user["realmRoles"] == person["roles"]
+        assert user["credentials"] == [
+            {"type": "password", "value": person["password"], "temporary": False}
+        ]
+        attributes = user["attributes"]
+        assert attributes["full_name"] == [person["name"]]
+        assert user["lastName"] == person["name"].split()[0]  # Vietnamese: family name first
+        for name in ("unit", "agency", "citizen_id"):
+            assert attributes.get(name) == ([person[name]] if name in person else None), name
+    clients = {c["clientId"]: c for c in realm["clients"]}
+    assert set(clients) == {c["client_id"] for c in directory["clients"]}
+    for entry in directory["clients"]:
+        kc = clients[entry["client_id"]]
+        assert kc["defaultClientScopes"] == ["motcua"]
+        assert kc["publicClient"] is bool(entry.get("public"))
+        assert kc.get("secret") == entry.get("client_secret")
+        assert kc["redirectUris"] == entry.get("redirect_uris", [])
+        assert kc["implicitFlowEnabled"] is False and kc["directAccessGrantsEnabled"] is False
+        if "authorization_code" in entry["grant_types"]:
+            assert kc["standardFlowEnabled"] is True
+            assert kc["attributes"]["pkce.code.challenge.method"] == "S256"
+        if "client_credentials" in entry["grant_types"]:
+            assert kc["serviceAccountsEnabled"] is True
+            (account,) = [
+                u for u in realm["users"] if u.get("serviceAccountClientId") == entry["client_id"]
+            ]
+            assert account["realmRoles"] == entry["roles"]
+            assert account["attributes"]["unit"] == [entry["unit"]]
+    (scope,) = realm["clientScopes"]
+    assert scope["name"] == "motcua" and realm["defaultDefaultClientScopes"] == ["motcua"]
+    in_access_token = {
+        m["config"].get("claim.name") or m["config"].get("included.custom.audience"): m
+        for m in scope["protocolMappers"]
+        if m["config"].get("access.token.claim") == "true"
+    }
+    audience = in_access_token["motcua"]
+    assert audience["protocolMapper"] == "oidc-audience-mapper"
+    # the claim names the services read when OIDC_CLAIM_* are left at their defaults
+    for variable, claim in (
+        ("OIDC_CLAIM_UNIT", "unit"),
+        ("OIDC_CLAIM_AGENCY", "agency"),
+        ("OIDC_CLAIM_ROLES", "roles"),
+        ("OIDC_CLAIM_NAME", "name"),
+    ):
+        for service in SERVICES:
+            assert config_default(service, variable) == claim, (service, variable)
+        assert claim in in_access_token, claim
+    assert in_access_token["roles"]["protocolMapper"] == "oidc-usermodel-realm-role-mapper"
+    assert in_access_token["roles"]["config"]["multivalued"] == "true"
+    assert in_access_token["name"]["config"]["user.attribute"] == "full_name"
+    for name in ("unit", "agency", "citizen_id"):
+        assert in_access_token[name]["protocolMapper"] == "oidc-usermodel-attribute-mapper"
+        assert in_access_token[name]["config"]["user.attribute"] == name
+    assert "sub" in {m["name"] for m in scope["protocolMappers"]}
+    # Keycloak keeps only the attributes its user profile declares: ours are, for admins only
+    (profile,) = realm["components"]["org.keycloak.userprofile.UserProfileProvider"]
+    declared = json.loads(profile["config"]["kc.user.profile.config"][0])
+    ours = {a["name"]: a for a in declared["attributes"]}
+    for name in ("full_name", "unit", "agency", "citizen_id"):
+        assert ours[name]["permissions"] == {"view": ["admin"], "edit": ["admin"]}
 
 
 # --- RabbitMQ definitions ------------------------------------------------------------------------
