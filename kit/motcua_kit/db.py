@@ -257,13 +257,8 @@ class Database(DependencyProvider):
     def transaction(self) -> Iterator[UnitOfWork]:
         """A unit of work outside any worker (timers of the kit, health checks)."""
         assert self.pool is not None
-        uow = UnitOfWork(self.pool, source=self.container.service_name)
-        ok = False
-        try:
+        with transaction(self.pool, self.container.service_name) as uow:
             yield uow
-            ok = True
-        finally:
-            uow.finish(commit=ok)
 
 
 def settle_transactions(worker_ctx: Any, result: Any, exc_info: Any) -> tuple[Any, Any]:
@@ -276,3 +271,15 @@ def settle_transactions(worker_ctx: Any, result: Any, exc_info: Any) -> tuple[An
                 log.exception("commit failed for %s", worker_ctx)
                 result, exc_info = None, sys.exc_info()
     return result, exc_info
+
+
+@contextmanager
+def transaction(pool: ConnectionPool, source: str) -> Iterator[UnitOfWork]:
+    """A unit of work on `pool`, committed when the block ends normally, else rolled back."""
+    uow = UnitOfWork(pool, source=source)
+    ok = False
+    try:
+        yield uow
+        ok = True
+    finally:
+        uow.finish(commit=ok)

@@ -69,6 +69,7 @@ def test_applied_once_then_nothing_to_do(tmp_path, database_url):
         ("kit", "002_commands_and_timers.sql"),
         ("kit", "003_outbox_published_index.sql"),
         ("kit", "004_retention_indexes.sql"),
+        ("kit", "005_audit.sql"),
         ("svc", "001_things.sql"),
     ]
     assert second == []
