@@ -1,17 +1,22 @@
-"""HTTP entrypoints that answer JSON, authenticate officers, and never show a traceback.
+"""HTTP entrypoints that answer JSON, authenticate callers, and never show a traceback.
 
-    @http("POST", "/dossiers", roles=("reception",))
+    @http("POST", "/dossiers", roles=("reception",), scope="unit")
     def submit(self, request): ...            # request.officer is the verified Officer
 
     @http("GET", "/procedures", public=True)  # public only where the citizen needs it
 
-An entrypoint that names neither roles nor `public=True` refuses to start: deny by default.
+Deny by default: an entrypoint that is not `public=True` must name the roles allowed and the
+scope it serves (`motcua_kit.access.SCOPES`), or it refuses to start. The declaration is what
+the generated authorization test (tests/test_authorization_matrix.py) reads, route by route.
+Every answer carries `X-Request-Id` (the caller's, when well formed), which the audit trail keeps.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +25,7 @@ from nameko.web.handlers import HttpRequestHandler
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
+from motcua_kit.access import SCOPES
 from motcua_kit.auth import TokenVerifier
 from motcua_kit.db import settle_transactions
 from motcua_kit.errors import ApiError, Problem
@@ -27,6 +33,7 @@ from motcua_kit.errors import ApiError, Problem
 log = logging.getLogger(__name__)
 
 JSON = "application/json; charset=utf-8"
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def json_response(
@@ -47,21 +54,35 @@ class HttpEntrypoint(HttpRequestHandler):
         url: str,
         roles: tuple[str, ...] = (),
         public: bool = False,
+        scope: str | None = None,
         **kwargs: Any,
     ) -> None:
-        if not roles and not public:
-            raise ValueError(f"{method} {url}: name the roles allowed, or public=True")
+        if not public and (not roles or scope not in SCOPES):
+            raise ValueError(
+                f"{method} {url}: name the roles allowed and a scope ({', '.join(SCOPES)}),"
+                " or public=True"
+            )
         self.roles = tuple(roles)
         self.public = public
+        self.scope = scope
         # Expected failures are logged as warnings by nameko, not as crashes with tracebacks.
         kwargs.setdefault("expected_exceptions", (ApiError, ValidationError))
         super().__init__(method, url, **kwargs)
 
     def setup(self) -> None:
-        self.verifier = TokenVerifier.from_config(self.container.config)
+        if not self.public:  # one verifier (one key cache) per container, shared by its routes
+            verifier = getattr(self.container, "motcua_token_verifier", None)
+            if verifier is None:
+                verifier = TokenVerifier.from_config(self.container.config)
+                self.container.motcua_token_verifier = verifier
+            self.verifier = verifier
         super().setup()
 
     def handle_request(self, request: Request) -> Response:
+        given = request.headers.get("X-Request-Id", "")
+        request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]
+        response: Response
         if not self.public:
             try:
                 officer = self.verifier.verify(request.headers.get("Authorization"))
@@ -69,13 +90,17 @@ class HttpEntrypoint(HttpRequestHandler):
                     raise ApiError(
                         403,
                         "forbidden",
-                        "Cán bộ không có quyền thực hiện thao tác này",
+                        "Không có quyền thực hiện thao tác này",
                         extra={"required_roles": list(self.roles)},
                     )
             except ApiError as exc:
-                return self.response_from_exception(exc)
-            request.officer = officer  # type: ignore[attr-defined]
-        response: Response = super().handle_request(request)
+                response = self.response_from_exception(exc)
+                response.headers["X-Request-Id"] = request_id
+                return response
+            hops = int(self.container.config.get("TRUSTED_PROXY_HOPS") or 0)
+            request.officer = officer.at(client_address(request, hops), request_id)  # type: ignore[attr-defined]
+        response = super().handle_request(request)
+        response.headers["X-Request-Id"] = request_id
         return response
 
     def handle_result(self, event: Any, worker_ctx: Any, result: Any, exc_info: Any) -> Any:

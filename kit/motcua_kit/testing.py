@@ -6,7 +6,8 @@
   applies the kit's and the service's migrations: tests run on the real schema, never a hand-made one;
 - `service_config` is a config for one service container: its database, its vhost, a free HTTP port,
   short retry delays;
-- `make_token(role, unit)` signs an officer token with the test secret;
+- `make_token(role, unit)` signs an officer token with the tests' issuer (`shared_issuer()`: real
+  keys, a real JWKS over HTTP, started once per test process);
 - `service_maker(container_factory, ServiceClass, config)` starts containers on free ports and hands
   back an `Api` session for each (`api.get("/path", token=...)`, `api.container`).
 """
@@ -27,11 +28,10 @@ from kombu import Connection, Exchange, Producer
 from nameko.testing.utils import find_free_port
 from psycopg import sql
 
-from motcua_kit.auth import issue_token
 from motcua_kit.events import SERIALIZER, new_event
+from motcua_kit.local_issuer import shared_issuer
 from motcua_kit.migrate import migrate_service
 
-TEST_SECRET = "motcua-test-secret-at-least-32-bytes-long"  # noqa: S105
 PG_URL = os.environ.get("PG_URL", "postgresql://postgres@127.0.0.1:5432")
 
 
@@ -72,11 +72,12 @@ def migrated_database() -> Iterator[Callable[[str, Path], str]]:
 @pytest.fixture
 def make_token() -> Callable[..., str]:
     def make(
-        role: str = "reception", unit: str = "000.00.08.H38", officer: str = "officer-1"
+        role: str = "reception",
+        unit: str | None = "000.00.08.H38",
+        officer: str = "officer-1",
+        **claims: Any,
     ) -> str:
-        return issue_token(
-            TEST_SECRET, officer_id=officer, name=f"Cán bộ {officer}", unit=unit, roles=[role]
-        )
+        return shared_issuer().token(roles=[role], unit=unit, sub=officer, **claims)
 
     return make
 
@@ -87,7 +88,7 @@ def base_config(amqp_uri: str, database_url: str | None = None) -> dict[str, Any
     config: dict[str, Any] = {
         "AMQP_URI": amqp_uri,
         "WEB_SERVER_ADDRESS": f"127.0.0.1:{find_free_port()}",
-        "JWT_SECRET": TEST_SECRET,
+        **shared_issuer().config(),
         "OUTBOX_POLL_SECONDS": 0.2,
         "CONSUMER_RETRY_DELAYS": "0.2,0.4",
         "max_workers": 10,
