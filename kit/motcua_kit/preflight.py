@@ -47,7 +47,8 @@ def check_postgres(url: str) -> str | None:
 
 def check_rabbitmq(uri: str) -> str | None:
     parts = urlsplit(uri)
-    host, port = parts.hostname or "localhost", parts.port or 5672
+    default_port = 5671 if parts.scheme == "amqps" else 5672
+    host, port = parts.hostname or "localhost", parts.port or default_port
     try:
         with socket.create_connection((host, port), timeout=3):
             pass

@@ -3,7 +3,9 @@
     python -m motcua_kit.run --config services/intake/config.yml intake.service
 
 A missing PostgreSQL or RabbitMQ is reported in one plain paragraph (which, where, how to
-start it) instead of a traceback from deep inside a driver.
+start it) instead of a traceback from deep inside a driver. Settings named by `<NAME>_FILE` are
+read from their files first (motcua_kit.config); with `MOTCUA_ENV=production`, every setting unfit
+for production is named too (motcua_kit.production). Any problem: exit 2, the service not started.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from typing import Any
 
 import yaml
 
-from motcua_kit import preflight
+from motcua_kit import preflight, production
+from motcua_kit.config import referenced_variables, secrets_from_files, setting_variables
 
 
 def load_config(path: str) -> dict[str, Any]:
@@ -42,8 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", required=True)
     parser.add_argument("service", help="module path of the nameko service, e.g. intake.service")
     args = parser.parse_args(argv)
+    with open(args.config, encoding="utf-8") as handle:
+        text = handle.read()
+    problems = secrets_from_files(referenced_variables(text), os.environ)  # nameko inherits them
     config = load_config(args.config)
-    problems = []
+    if production.is_production(config):
+        unfit = production.problems(config, setting_variables(text))
+        problems.extend(f"MOTCUA_ENV=production: {p}" for p in unfit)
     for key, value in config.items():
         if key.endswith("DATABASE_URL") and value:
             problem = preflight.check_postgres(value)
