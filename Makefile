@@ -22,7 +22,7 @@ BENCH_DOSSIERS ?= 1000000
 BENCH_SUBMISSIONS ?= 2000
 BENCH_CONCURRENCY ?= 100
 
-.PHONY: help up down test token lint typecheck logs venv migrate catalogue bench
+.PHONY: help up down test token lint typecheck logs venv migrate catalogue bench audit-verify
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -47,14 +47,18 @@ logs: ## follow the services' logs
 test: venv ## run every test (needs PostgreSQL and RabbitMQ; see README)
 	@scripts/test.sh
 
-token: venv ## print one development token: make -s token ROLE=reception UNIT=000.00.08.H38
-	@$(PY) -m motcua_kit.auth --role $(ROLE) --unit $(UNIT)
+token: venv ## print a token from the dev identity provider: make -s token ROLE=reception UNIT=000.00.08.H38 (or USER=tiepnhan.thachbinh)
+	@$(PY) -m motcua_kit.devtoken $(if $(filter command line,$(origin USER)),--user $(USER),--role $(ROLE) $(if $(filter-out file,$(origin UNIT)),--unit $(UNIT)))
 
 lint: venv ## ruff and mypy
 	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy kit/motcua_kit services/intake/intake services/routing/routing services/notification/notification services/reporting/reporting
 
+audit-verify: venv ## recompute every audit chain of the four databases; exit 1 naming the first altered record
+	@$(PY) -m motcua_kit.audit verify --database-url "$(INTAKE_DATABASE_URL)" --database-url "$(ROUTING_DATABASE_URL)" --database-url "$(NOTIFICATION_DATABASE_URL)" --database-url "$(REPORTING_DATABASE_URL)"
+
 bench: venv ## measure the whole platform, the framework's floor, intake's reception and reporting's reads (docs/performance.md)
 	@$(PY) bench/platform_bench.py --submissions $(BENCH_SUBMISSIONS) --concurrency $(BENCH_CONCURRENCY)
 	@$(PY) bench/floor_bench.py
+	@$(PY) bench/token_bench.py
 	@$(PY) bench/intake_bench.py
 	@$(PY) bench/reporting_bench.py --dossiers $(BENCH_DOSSIERS)

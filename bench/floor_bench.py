@@ -65,7 +65,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -88,7 +87,7 @@ import yaml  # noqa: E402
 from baseline import latency_summary  # noqa: E402
 from common import BenchFailed, measure_leaving_nothing, process_cpu, write_results  # noqa: E402
 from common import machine as host_machine  # noqa: E402
-from motcua_kit.auth import issue_token  # noqa: E402
+from motcua_kit.local_issuer import LocalIssuer  # noqa: E402
 from motcua_kit.migrate import migrate_service  # noqa: E402
 from platform_stack import Process, free_port, log_tail  # noqa: E402
 
@@ -154,12 +153,12 @@ BODIES = {
     def handle(self, event):
         self.db.emit("floor.relayed", event["subject"], event["data"])
 """,
-    "floor_http": """    @http("POST", "/items", roles=("reception",))
+    "floor_http": """    @http("POST", "/items", roles=("reception",), scope="unit")
     def create(self, request):
         item = load_json(request, ItemSchema())
         return json_response({"id": str(uuid.uuid4()), **item}, status=201)
 """,
-    "floor_write": """    @http("POST", "/items", roles=("reception",))
+    "floor_write": """    @http("POST", "/items", roles=("reception",), scope="unit")
     def create(self, request):
         item = load_json(request, ItemSchema())
         item_id = str(uuid.uuid4())
@@ -225,8 +224,7 @@ def service_config(ctx: Context, port: int) -> dict[str, Any]:
         "DATABASE_URL": ctx.database_url,
         "DB_POOL_SIZE": ctx.args.db_pool_size,
         "max_workers": ctx.args.max_workers,
-        "JWT_SECRET": ctx.jwt_secret,
-        "JWT_PUBLIC_KEY": "",
+        **ctx.issuer.config(),
         "OUTBOX_POLL_SECONDS": 1.0,
         "OUTBOX_COLLECT_SECONDS": 0.01,
         "OUTBOX_MAX_BACKOFF_SECONDS": 30,
@@ -299,7 +297,7 @@ class Context:
     amqp_uri: str
     broker: Broker
     probe: psycopg.Connection[Any]  # the bench's own connection: its backend is not counted
-    jwt_secret: str
+    issuer: LocalIssuer  # real keys, its JWKS over HTTP: tokens are verified as in production
     env: dict[str, str]
     idle: dict[str, float] = field(default_factory=dict)
 
@@ -692,12 +690,8 @@ def drive_http(
 
 def run_http_phase(phase: Phase, ctx: Context) -> dict[str, Any]:
     args = ctx.args
-    token = issue_token(
-        ctx.jwt_secret,
-        officer_id="floor-bench",
-        name="Cán bộ floor bench",
-        unit="000.00.08.H38",
-        roles=["reception"],
+    token = ctx.issuer.token(
+        sub="floor-bench", name="Cán bộ floor bench", unit="000.00.08.H38", roles=["reception"]
     )
     rows_before = ctx.count("SELECT count(*) FROM floor_items")
     process = start_service(phase, ctx)
@@ -896,7 +890,7 @@ def measure(args: argparse.Namespace, resources: ExitStack) -> dict[str, Any]:
         amqp_uri=amqp_uri,
         broker=broker,
         probe=probe,
-        jwt_secret=f"floor-bench-{uuid.uuid4().hex}",
+        issuer=resources.enter_context(LocalIssuer(workdir / "issuer")),
         env=service_env(workdir),
     )
     ctx.idle = idle_probe(ctx, args.idle_seconds)

@@ -60,12 +60,15 @@ from common import (  # noqa: E402
     write_results,
 )
 from intake.catalogue_loader import load as load_catalogue  # noqa: E402
-from motcua_kit.auth import issue_token  # noqa: E402
+from motcua_kit.local_issuer import shared_issuer  # noqa: E402
 from motcua_kit.migrate import migrate_service  # noqa: E402
 
 MIGRATIONS = REPO / "services" / "intake" / "migrations"
 CONFIG = "services/intake/config.yml"
-SECRET = "motcua-bench-secret-" + uuid.uuid4().hex  # a token signer of this run only
+# The run's token issuer (real keys, a JWKS over HTTP): `issuer().token(...)`.
+issuer = shared_issuer
+
+
 BIRTH_BUNDLE = "2.000986"
 TAP_QUEUE = "bench.tap"
 # Settings the service would otherwise take from this shell: the bench runs config.yml's defaults
@@ -76,7 +79,8 @@ TUNABLES = (
     "OUTBOX_POLL_SECONDS",
     "OUTBOX_MAX_BACKOFF_SECONDS",
     "LOG_LEVEL",
-    "JWT_PUBLIC_KEY",
+    "OIDC_ISSUER",
+    "OIDC_JWKS_URL",
     "INTAKE_PUBLIC_URL",
     "CALENDAR_FILE",
 )
@@ -172,7 +176,7 @@ def start_intake(
             "INTAKE_PORT": str(port),
             "INTAKE_DATABASE_URL": database_url,
             "AMQP_URI": amqp_uri,
-            "JWT_SECRET": SECRET,
+            **issuer().config(),
             "LOOKUP_PIN_KEY": uuid.uuid4().hex,
             **overrides,
         }
@@ -303,9 +307,8 @@ def submission_body() -> bytes:
 
 def tokens(units: int) -> list[str]:
     return [
-        issue_token(
-            SECRET,
-            officer_id=f"bench-officer-{i}",
+        issuer().token(
+            sub=f"bench-officer-{i}",
             name="Cán bộ bench",
             unit=f"BENCH{i:02d}.{uuid.uuid4().hex[:4].upper()}",
             roles=["reception"],

@@ -230,7 +230,9 @@ class Stack:
         self.tag = uuid.uuid4().hex[:8]
         self.vhost = f"motcua-stack-{self.tag}"
         self.database_urls = {s: f"{self.pg_url}/motcua_stack_{self.tag}_{s}" for s in SERVICES}
-        self.jwt_secret = f"motcua-stack-secret-{secrets.token_hex(16)}"
+        from motcua_kit.local_issuer import LocalIssuer
+
+        self.issuer = LocalIssuer(self.workdir / "issuer")  # started by prepare()
         self.pin_key = secrets.token_hex(16)
         self.agencies_file = self.workdir / "agencies.json"
         self.bus_users: dict[str, str] = {}  # agency code -> broker user
@@ -340,6 +342,7 @@ class Stack:
         """Vhost, databases (migrated), catalogue, agencies file, bus users; as `make up` does.
         On failure, what was created is removed again before the error propagates."""
         try:
+            self.issuer.start()
             self._create_vhost()
             self._write_agencies()
             migrations = []
@@ -410,7 +413,7 @@ class Stack:
             f"{upper}_DATABASE_URL": self.database_urls[name],
             f"{upper}_HTTP_ADDRESS": HOST,
             f"{upper}_PORT": str(port),
-            "JWT_SECRET": self.jwt_secret,
+            **self.issuer.config(),
             "CALENDAR_FILE": str(CALENDAR_FILE),
         }
         if name == "intake":
@@ -622,13 +625,9 @@ class Stack:
     def token(
         self, role: str = "reception", unit: str = "000.00.08.H38", officer: str | None = None
     ) -> str:
-        """An officer's bearer token, signed with the stack's JWT_SECRET."""
-        from motcua_kit.auth import issue_token
-
+        """An officer's bearer token, signed by the stack's issuer (its JWKS served over HTTP)."""
         officer = officer or f"{role}-{unit}"
-        return issue_token(
-            self.jwt_secret, officer_id=officer, name=f"Cán bộ {officer}", unit=unit, roles=[role]
-        )
+        return self.issuer.token(roles=[role], unit=unit, sub=officer, name=f"Cán bộ {officer}")
 
     def auth(self, role: str = "reception", unit: str = "000.00.08.H38") -> dict[str, str]:
         """`Authorization` header for `token(role, unit)`."""
@@ -672,6 +671,7 @@ class Stack:
         self.bus_users = {}
         if self._databases_created:
             problems.extend(self._drop_databases())
+        self.issuer.stop()
         self._http.close()
         if problems:
             raise StackError("cleaning up the stack: " + "; ".join(problems))

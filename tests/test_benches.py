@@ -99,3 +99,11 @@ def test_intake_bench_runs_with_its_baseline() -> None:
 def test_reporting_bench_runs_on_a_small_year() -> None:
     result = run_bench("reporting_bench.py", "--dossiers", "3000", "--runs", "1")
     assert result["reports"]
+
+
+def test_token_bench_verifies_both_algorithms() -> None:
+    result = run_bench("token_bench.py", "--tokens", "50")
+    for alg in ("RS256", "ES256"):
+        figures = result["verification"][alg]
+        assert figures["tokens"] == 50
+        assert figures["cpu_us_per_verification"] > 0

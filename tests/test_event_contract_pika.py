@@ -72,6 +72,9 @@ def test_dossier_received_reaches_a_plain_pika_consumer(
     assert data["documents"] == [{**d, "copies": 1} for d in BIRTH["documents"]]
     assert (data["channel"], data["return_method"]) == ("desk", "post")
     assert data["lookup"]["pin"] == pin
+    assert (
+        data["lookup"]["link"] == reply.json()["lookup"]["link"]
+    )  # the citizen's link, x-sensitive
 
     # The raw body, as any consumer sees it, against the published schema.
     assert event_contract(json.loads(message["body"])) == []

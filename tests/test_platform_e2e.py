@@ -23,7 +23,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -350,7 +350,10 @@ def journey(stack: Stack, prometheus: Prometheus) -> Journey:
         expect=201,
     )
     assert evaluated == {"code": code, "evaluated": True}
-    lookup = citizen.get(f"/lookup/{code}", pin=pin)
+    lookup = citizen.post(f"/lookup/{code}", {"pin": pin})
+    # The link of the receipt, the emails and the SMS opens the same page without the PIN.
+    [secret] = parse_qs(urlsplit(received["lookup"]["link"]).query)["t"]
+    assert citizen.get(f"/lookup/{code}", t=secret) == lookup
     # The commune has been reminded of the five dossiers it still holds.
     wait_reminded(stack, *(f"{c}/1.1" for c in waiting))
 
@@ -429,7 +432,7 @@ def test_the_citizen_is_told_by_email_and_sms(
         return [c for c in calls if code in c["text"]]
 
     eventually(lambda: len(texts()) >= 3, f"3 SMS about {code}", TIMEOUT)
-    url = journey.received["lookup"]["url"]
+    url = journey.received["lookup"]["link"]  # opens the dossier without typing the PIN
     appointment = datetime.fromisoformat(journey.received["appointment_at"]).astimezone(VN)
     references = f"125/2026/TP-KS; {POLICE}/{code}; BHYT-3838123456"  # the three steps' results
     sms = texts()
@@ -638,3 +641,32 @@ def test_routing_replicas_share_the_work_and_fire_each_timer_once(
         "SELECT kind, key FROM timers WHERE fired_at IS NULL AND due_at < now() - interval '5 s'",
     )
     assert left == []
+
+
+def test_no_log_line_carries_the_citizens_identifiers(workdir: Path, journey: Journey) -> None:
+    """Every log file of the run (each service and replica, the adapter, the set-up tools,
+    Prometheus) is free of the followed citizen's ID number, phone, email, PIN and link secret,
+    and of any the logs' masking caught; a line that has one is named with its file and number.
+    Last in this module: the whole run."""
+    [secret] = parse_qs(urlsplit(journey.received["lookup"]["link"]).query)["t"]
+    identifiers = {
+        "citizen ID": journey.applicant["citizen_id"],
+        "phone": journey.applicant["phone"],
+        "email": journey.applicant["email"],
+        "PIN": journey.pin,
+        "link secret": secret,
+    }
+    logs = sorted(workdir.rglob("*.log"))
+    assert any(p.name.startswith("intake") for p in logs), logs
+    assert sum(p.stat().st_size for p in logs) > 10_000, "the run wrote logs"
+    # What the logs' safety net masked was logged by a source: that is a finding too (but a
+    # link's `?t=` in the access log is the URL itself, masked by design).
+    masked = {f"masked {m}": m for m in ("[citizen-id]", "[phone]", "[email]", "[pin]")}
+    found = [
+        f"{path.relative_to(workdir)}:{number}: {what}: {line.strip()[:200]}"
+        for path in logs
+        for number, line in enumerate(path.read_text("utf-8", errors="replace").splitlines(), 1)
+        for what, value in {**identifiers, **masked}.items()
+        if value in line
+    ]
+    assert not found, "\n".join(found)

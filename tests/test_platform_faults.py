@@ -58,6 +58,7 @@ factories = load_fixtures(FACTORIES, "platform_faults_factories")
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 COMMUNE = "000.00.08.H38"  # People's Committee of the commune, worklist
+PROVINCE = "000.00.00.H38"
 BUS_COMMUNE = "000.00.99.H38"  # a second commune whose committee's system works on the bus
 POLICE = "CA.H38.08"  # commune police, on the bus (seeded)
 INSURANCE = "BHXH.H38"  # Social Insurance, worklist
@@ -845,7 +846,8 @@ def outcome(
             reply = http.get(
                 f"{stack.url('reporting')}/reports/statistics",
                 params=period,
-                headers=stack.auth("supervisor", COMMUNE),
+                # The province's supervisor oversees both communes of the burst.
+                headers=stack.auth("supervisor", PROVINCE),
                 timeout=30,
             )
             reply.raise_for_status()

@@ -7,14 +7,15 @@ module strings them together in one transaction, including the outgoing event (o
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import logging
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from motcua_kit import access, audit
+from motcua_kit.access import Units
 from motcua_kit.auth import Officer
 from motcua_kit.db import UnitOfWork
 from motcua_kit.errors import ApiError, Problem, not_found
@@ -25,6 +26,7 @@ from intake.adapters import repository as repo
 from intake.domain import dossier as life
 from intake.domain.catalogue import Procedure, in_force
 from intake.domain.dossier import Change, Dossier
+from intake.domain.lookup import LINK, NOT_FOUND, Credential, Pins, locked_answer, retry_at
 from intake.domain.reception import (
     HandedDocument,
     appointment,
@@ -35,36 +37,17 @@ from intake.domain.reception import (
 
 log = logging.getLogger(__name__)
 
-ANY_UNIT_ROLES = ("admin", "system")  # platform administrators and the services themselves
 
-
-def may_handle(uow: UnitOfWork, officer: Officer, code: str, unit: str) -> bool:
-    """The receiving unit's officers, an agency the dossier was handed to, or the platform
-    (the same rule as routing's control slip: the units involved)."""
-    if officer.unit == unit or officer.has_any(ANY_UNIT_ROLES):
+def may_handle(
+    uow: UnitOfWork, officer: Officer, code: str, unit: str, units: Units | None = None
+) -> bool:
+    """The receiving unit's officers or an agency the dossier was handed to (the same rule as
+    routing's control slip: the units involved); for reads (`units` given), also whoever
+    oversees the receiving unit. A system's token acts for its own unit only."""
+    if officer.unit == unit or (units is not None and access.oversees(officer, unit, units)):
         return True
-    return officer.unit in repo.agencies_involved(uow, code)
-
-
-@dataclass(frozen=True)
-class Pins:
-    """How citizens' lookup PINs are kept and guarded.
-
-    A PIN has only a million values, so no hash of it alone resists someone holding the database;
-    an HMAC under a server key (`LOOKUP_PIN_KEY`, kept out of the database) does, and costs
-    microseconds where a slow KDF cost ~11 ms of the one CPU a submission has (docs/performance.md).
-    Online guessing is limited per client: `max_failures` wrong PINs in 15 minutes.
-    """
-
-    key: bytes
-    max_failures: int = 10
-
-    def hash(self, code: str, pin: str) -> str:
-        return hmac.new(self.key, f"{code}:{pin}".encode(), hashlib.sha256).hexdigest()
-
-    def matches(self, uow: UnitOfWork, code: str, pin: str) -> bool:
-        stored = repo.pin_hash_of(uow, code)
-        return stored is not None and hmac.compare_digest(stored, self.hash(code, pin))
+    involved = repo.agencies_involved(uow, code)
+    return officer.unit in involved or officer.agency in involved
 
 
 def current_procedure(uow: UnitOfWork, code: str, now: datetime) -> Procedure:
@@ -102,7 +85,7 @@ def submit(
         request_hash = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
         earlier = repo.claim_idempotency_key(uow, officer.unit, idempotency_key, request_hash)
         if earlier is not None:
-            return replay(uow, earlier, request_hash, base_url)
+            return replay(uow, earlier, request_hash, base_url, pins)
     procedure = current_procedure(uow, payload["procedure_code"], now)
     handed = [HandedDocument(d["code"], d["copies"]) for d in payload["documents"]]
     problems = request_problems(procedure, handed, payload["return_method"])
@@ -143,7 +126,22 @@ def submit(
     repo.record_action(
         uow, code, "received", officer.as_actor(), received_at, {"note": payload.get("note")}
     )
-    lookup = {"url": f"{base_url}/lookup/{code}", "pin": pin}
+    audit.record_by(
+        uow,
+        code,
+        "dossier.received",
+        audit.by_officer(officer),
+        received_at,
+        {
+            "procedure": {"code": procedure.code, "version": procedure.version},
+            "channel": payload["channel"],
+            "return_method": payload["return_method"],
+            "documents": [asdict(d) for d in handed],
+            "due_at": dossier.due_at.isoformat(),
+        },
+    )
+    # The link secret travels to notification for the citizen's messages (x-sensitive, like the PIN).
+    lookup = {"url": f"{base_url}/lookup/{code}", "link": pins.link(base_url, code), "pin": pin}
     event = uow.emit(
         "dossier.received",
         code,
@@ -173,13 +171,18 @@ def submit(
         repo.settle_idempotency_key(uow, officer.unit, idempotency_key, code)
     metrics.RECEIVED.labels(procedure.code, payload["channel"]).inc()
     log.info("dossier received", extra={"dossier_code": code, "event_id": event["id"]})
-    return 201, reception_body(code, dossier, base_url, pin)
+    return 201, reception_body(code, dossier, base_url, pins, pin)
 
 
-def reception_body(code: str, dossier: Dossier, base_url: str, pin: str | None) -> dict[str, Any]:
+def reception_body(
+    code: str, dossier: Dossier, base_url: str, pins: Pins, pin: str | None
+) -> dict[str, Any]:
+    """The reception answer. Its links carry the link secret, never the PIN: URLs end up in
+    access logs and browser histories."""
     received_at, due_at = dossier.received_at.astimezone(VN_TZ), dossier.due_at.astimezone(VN_TZ)
+    secret = pins.link_secret(code)
     receipt = (
-        f"{base_url}/lookup/{code}/receipt?pin={pin}"
+        f"{base_url}/lookup/{code}/receipt?t={secret}"
         if pin
         else f"{base_url}/dossiers/{code}/receipt"
     )
@@ -189,13 +192,17 @@ def reception_body(code: str, dossier: Dossier, base_url: str, pin: str | None) 
         "received_at": received_at.isoformat(),
         "appointment_at": due_at.isoformat(),
         "appointment_date": due_at.date().isoformat(),
-        "lookup": {"url": f"{base_url}/lookup/{code}", "pin": pin},
+        "lookup": {
+            "url": f"{base_url}/lookup/{code}",
+            "link": pins.link(base_url, code),
+            "pin": pin,
+        },
         "receipt": {"html": receipt, "pdf": receipt + ("&" if pin else "?") + "format=pdf"},
     }
 
 
 def replay(
-    uow: UnitOfWork, earlier: dict[str, Any], request_hash: str, base_url: str
+    uow: UnitOfWork, earlier: dict[str, Any], request_hash: str, base_url: str, pins: Pins
 ) -> tuple[int, dict[str, Any]]:
     if earlier["request_hash"] != request_hash:
         raise ApiError(
@@ -207,7 +214,7 @@ def replay(
     if dossier is None:  # the first attempt failed and rolled back its dossier: nothing to replay
         raise ApiError(409, "idempotency_key_in_use", "Yêu cầu trước với khóa này chưa hoàn tất")
     # The PIN is only shown once; a replay points to the officer's receipt instead.
-    return 201, {**reception_body(dossier.code, dossier, base_url, None), "replayed": True}
+    return 201, {**reception_body(dossier.code, dossier, base_url, pins, None), "replayed": True}
 
 
 def incomplete(procedure: Procedure, missing: list[Any]) -> ApiError:
@@ -256,6 +263,16 @@ def apply_change(
     action = change.event_type.removeprefix("dossier.")
     repo.record_action(
         uow, dossier.code, action, officer.as_actor(), now, {**details, **change.data}
+    )
+    # An officer's request, or (routing_events) the event that reported an agency's action.
+    by = audit.attributed(uow, audit.by_officer(officer))
+    audit.record_by(
+        uow,
+        dossier.code,
+        change.event_type,
+        by,
+        now,
+        {**details, **change.data, "status": dossier.status},
     )
     event = uow.emit(
         change.event_type,
@@ -341,11 +358,24 @@ def return_result(
 # --- reading ---------------------------------------------------------------------------------
 
 
-def dossier_view(uow: UnitOfWork, officer: Officer, code: str) -> dict[str, Any]:
+def dossier_view(uow: UnitOfWork, officer: Officer, code: str, units: Units) -> dict[str, Any]:
+    """The dossier with the applicant's personal data: a disclosure, recorded."""
+    record = _readable(uow, officer, code, units)
+    audit.record_by(uow, code, "read.dossier", audit.by_officer(officer), None)
+    return record
+
+
+def receipt_view(uow: UnitOfWork, officer: Officer, code: str, units: Units) -> None:
+    """The officer's copy of the receipt (Form 01, with the applicant): allowed and recorded."""
+    _readable(uow, officer, code, units)
+    audit.record_by(uow, code, "read.receipt", audit.by_officer(officer), None)
+
+
+def _readable(uow: UnitOfWork, officer: Officer, code: str, units: Units) -> dict[str, Any]:
     record = repo.dossier_record(uow, code)
     if record is None:
         raise not_found(f"Không tìm thấy hồ sơ {code}")
-    if not may_handle(uow, officer, code, record["unit"]):
+    if not may_handle(uow, officer, code, record["unit"], units):
         raise ApiError(403, "other_unit", "Hồ sơ thuộc đơn vị khác")
     procedure = record.pop("procedure")
     record.pop("pin_hash")
@@ -359,32 +389,73 @@ def dossier_view(uow: UnitOfWork, officer: Officer, code: str) -> dict[str, Any]
 
 
 def list_for_unit(
-    uow: UnitOfWork, officer: Officer, status: str | None, limit: int
+    uow: UnitOfWork,
+    officer: Officer,
+    units: Units,
+    unit: str | None,
+    status: str | None,
+    limit: int,
 ) -> dict[str, Any]:
-    """The officer's unit's dossiers, newest first."""
-    return {"unit": officer.unit, "dossiers": repo.list_dossiers(uow, officer.unit, status, limit)}
+    """A unit's dossiers, newest first: the officer's own, or one they oversee (`unit`)."""
+    unit = unit or officer.unit
+    if not access.sees_unit(officer, unit, units):
+        raise access.out_of_scope("Không có quyền xem hồ sơ của đơn vị này")
+    dossiers = repo.list_dossiers(uow, unit, status, limit)
+    audit.record_by(
+        uow,
+        f"unit:{unit}",
+        "read.list",
+        audit.by_officer(officer),
+        None,
+        {"status": status, "codes": [d["code"] for d in dossiers]},
+    )
+    return {"unit": unit, "dossiers": dossiers}
 
 
-def history(uow: UnitOfWork, officer: Officer, code: str) -> dict[str, Any]:
-    dossier_view(uow, officer, code)  # existence and unit check
+def history(uow: UnitOfWork, officer: Officer, code: str, units: Units) -> dict[str, Any]:
+    _readable(uow, officer, code, units)  # existence and unit check
+    audit.record_by(uow, code, "read.history", audit.by_officer(officer), None)
     return {"code": code, "actions": repo.actions(uow, code)}
 
 
+def audit_trail(uow: UnitOfWork, officer: Officer, code: str, units: Units) -> dict[str, Any]:
+    """The dossier's audit chain at this desk, verified now; reading it is recorded too (after
+    the answer was read, so that the answer is the chain as it was verified)."""
+    _readable(uow, officer, code, units)
+    shown = audit.trail(uow, code)
+    audit.record_by(uow, code, "read.audit", audit.by_officer(officer), None)
+    return {"code": code, **shown}
+
+
 def lookup(
-    uow: UnitOfWork, code: str, pin: str, client: str, pins: Pins
+    uow: UnitOfWork, code: str, credential: Credential, client: str, pins: Pins, now: datetime
 ) -> tuple[int, dict[str, Any]]:
-    """Public status by code + PIN. No personal data; wrong PIN and unknown code look the same."""
-    if repo.recent_lookup_failures(uow, client, 900) >= pins.max_failures:
-        return 429, {
-            "error": "too_many_attempts",
-            "message": "Tra cứu sai quá nhiều lần, vui lòng thử lại sau 15 phút",
-        }
-    if not pins.matches(uow, code, pin):
-        repo.record_lookup_failure(uow, client)  # committed: the 404 is an answer, not an error
-        return 404, {
-            "error": "not_found",
-            "message": "Không tìm thấy hồ sơ với mã và mã tra cứu đã nhập",
-        }
+    """Public status by code + PIN or link secret. No personal data. A wrong key and an unknown
+    code look the same, and so does a lock: it is counted on the code tried, known or not.
+
+    A locked client is refused whatever it sends, the right PIN included. A dossier locked by
+    others' wrong guesses still opens with its link secret (132 bits: the lock guards the PIN's
+    million values), so guessing at a code cannot lock its citizen out of their own link."""
+    repo.guard_lookups(uow, code, client)
+    opens = pins.accepts(repo.pin_hash_of(uow, code), code, credential)
+    window = pins.window.total_seconds()
+    client_until = retry_at(
+        repo.nth_recent_failure(uow, "client", client, pins.max_failures, window), pins.window
+    )
+    dossier_until = retry_at(
+        repo.nth_recent_failure(uow, "dossier_code", code, pins.max_failures_per_dossier, window),
+        pins.window,
+    )
+    link_opens = opens and credential.kind == LINK
+    until = client_until or (None if link_opens else dossier_until)
+    if until is not None:
+        metrics.LOOKUPS.labels(credential.kind, "locked").inc()
+        return 429, locked_answer(until, now)
+    if not opens:
+        repo.record_lookup_failure(uow, client, code)  # committed: the 404 is an answer
+        metrics.LOOKUPS.labels(credential.kind, "not_found").inc()
+        return 404, dict(NOT_FOUND)
+    metrics.LOOKUPS.labels(credential.kind, "opened").inc()
     record = repo.dossier_record(uow, code)
     assert record is not None
     milestones = [
@@ -408,9 +479,15 @@ def lookup(
 
 
 def evaluate(
-    uow: UnitOfWork, code: str, body: dict[str, Any], client: str, pins: Pins, now: datetime
+    uow: UnitOfWork,
+    code: str,
+    body: dict[str, Any],
+    credential: Credential,
+    client: str,
+    pins: Pins,
+    now: datetime,
 ) -> tuple[int, dict[str, Any]]:
-    status, view = lookup(uow, code, body["pin"], client, pins)
+    status, view = lookup(uow, code, credential, client, pins, now)
     if status != 200:
         return status, view
     if view["status"] not in life.EVALUABLE:
@@ -423,6 +500,8 @@ def evaluate(
         raise ApiError(409, "already_evaluated", "Hồ sơ này đã được đánh giá")
     citizen = {"id": "citizen", "name": "Công dân", "unit": ""}
     repo.record_action(uow, code, "evaluated", citizen, now, {"ratings": body["ratings"]})
+    origin = {"client": client}
+    audit.record(uow, code, "dossier.evaluated", citizen, origin, now, {"ratings": body["ratings"]})
     uow.emit(
         "dossier.evaluated",
         code,

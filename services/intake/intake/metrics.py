@@ -16,3 +16,8 @@ TRANSITIONS = Counter(
 EVALUATIONS = Counter(
     "motcua_intake_evaluations_total", "Citizens' evaluations, by overall level.", ["overall"]
 )
+LOOKUPS = Counter(
+    "motcua_intake_lookups_total",
+    "Citizens' lookups, by key presented (pin, link) and outcome (opened, not_found, locked).",
+    ["credential", "outcome"],
+)

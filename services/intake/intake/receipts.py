@@ -10,7 +10,9 @@ from intake.adapters import repository as repo
 from intake.receipt import Receipt, ReceiptDocument, render_receipt_html, render_receipt_pdf
 
 
-def build(uow: UnitOfWork, code: str, lang: str, pin: str | None, base_url: str) -> Receipt:
+def build(uow: UnitOfWork, code: str, lang: str, pin: str | None, link: str) -> Receipt:
+    """`link`: the citizen's link with its secret (printed and in the QR code); `pin` is printed
+    only when the citizen gave it."""
     record = repo.dossier_record(uow, code)
     if record is None:
         raise not_found(f"Không tìm thấy hồ sơ {code}")
@@ -41,16 +43,16 @@ def build(uow: UnitOfWork, code: str, lang: str, pin: str | None, base_url: str)
         return_method=record["return_method"],
         channel=record["channel"],
         officer_name=record["received_by"]["name"],
-        lookup_url=f"{base_url}/lookup/{code}",
+        lookup_url=link,
         lookup_pin=pin,
         fee_vnd=int((procedure.get("fee") or {}).get("amount_vnd", 0)),
     )
 
 
 def response(
-    uow: UnitOfWork, code: str, fmt: str, lang: str, pin: str | None, base_url: str
+    uow: UnitOfWork, code: str, fmt: str, lang: str, pin: str | None, link: str
 ) -> Response:
-    receipt = build(uow, code, lang, pin, base_url)
+    receipt = build(uow, code, lang, pin, link)
     if fmt == "pdf":
         return Response(
             render_receipt_pdf(receipt, lang),

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from motcua_kit import audit
 from motcua_kit.auth import Officer
 from motcua_kit.db import UnitOfWork
 from motcua_kit.errors import ApiError, PermanentError
@@ -26,6 +27,16 @@ def _agency(data: Mapping[str, Any]) -> Officer:
     )
 
 
+def _acting(uow: UnitOfWork, event: Mapping[str, Any]) -> audit.By:
+    """The audit trail names the agency (and its officer) the event reports, and the event as
+    where the action came from; the consumer's inbox makes a redelivery record nothing."""
+    data = event["data"]
+    actor = {**_agency(data).as_actor(), "agency": str(data.get("agency") or "")}
+    by = audit.by_event(event, actor, type=event.get("type"))
+    audit.acting(uow, by)
+    return by
+
+
 def _as_permanent(exc: ApiError) -> PermanentError:
     """An action the dossier's state forbids will not succeed on retry: dead-letter it."""
     return PermanentError(f"{exc.code}: {exc.message}")
@@ -36,6 +47,7 @@ def step_assigned(uow: UnitOfWork, event: Mapping[str, Any], now: datetime) -> N
     dossier = repo.load_dossier(uow, data["code"], for_update=True)
     if dossier is None or dossier.status not in life.OPEN:
         return
+    by = _acting(uow, event)
     repo.save_dossier(uow, life.start_processing(dossier))
     current = {
         "agency": data["agency"],
@@ -45,6 +57,7 @@ def step_assigned(uow: UnitOfWork, event: Mapping[str, Any], now: datetime) -> N
     }
     repo.set_current_step(uow, dossier.code, current)
     repo.record_action(uow, dossier.code, "transferred", _agency(data).as_actor(), now, current)
+    audit.record_by(uow, dossier.code, event["type"], by, now, current)  # what routing reported
 
 
 def agency_asks_supplement(
@@ -55,6 +68,7 @@ def agency_asks_supplement(
     if dossier is not None and dossier.status == life.AWAITING_SUPPLEMENT:
         return  # the citizen has already been asked (once, as the law allows) — nothing to add
     body = {"missing": data.get("missing") or [], "reason": data.get("reason") or ""}
+    _acting(uow, event)
     try:
         desk.request_supplement(uow, calendar, _agency(data), data["code"], body, now)
     except ApiError as exc:
@@ -63,6 +77,7 @@ def agency_asks_supplement(
 
 def route_refused(uow: UnitOfWork, event: Mapping[str, Any], now: datetime) -> None:
     data = event["data"]
+    _acting(uow, event)
     try:
         desk.refuse(uow, _agency(data), data["code"], {"reason": data.get("reason") or ""}, now)
     except ApiError as exc:
@@ -79,6 +94,7 @@ def route_completed(uow: UnitOfWork, event: Mapping[str, Any], now: datetime) ->
         "electronic": False,
         "note": None,
     }
+    _acting(uow, event)
     try:
         desk.result_ready(uow, _agency(data), data["code"], body, now)
     except ApiError as exc:
@@ -95,6 +111,7 @@ def apology_issued(
     new_due = datetime.combine(
         datetime.fromisoformat(data["new_date"]).date(), calendar.office_hours.closing, calendar.tz
     )
+    _acting(uow, event)
     try:
         change = life.reschedule(dossier, new_due)
         desk.apply_change(uow, _agency(data), change, now, {"reason": data.get("reason")})

@@ -8,6 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from intake.domain.catalogue import CHANNELS, RETURN_METHODS
 from intake.domain.evaluation import CRITERIA, LEVELS
+from intake.domain.lookup import LINK_PATTERN, PIN_PATTERN
 
 REQUIRED: dict[str, Any] = {
     "required": "required|Thiếu trường bắt buộc",
@@ -132,12 +133,41 @@ class ReturnSchema(Schema):
     note = fields.String(load_default=None, validate=_length(0, 2000, "Ghi chú"))
 
 
-class EvaluationSchema(Schema):
-    pin = fields.String(
-        required=True,
-        error_messages=REQUIRED,
-        validate=validate.Regexp(r"^\d{6}$", error="pin|Mã tra cứu gồm 6 chữ số"),
+_PIN = validate.Regexp(PIN_PATTERN, error="pin|Mã tra cứu gồm 6 chữ số")
+_LINK = validate.Regexp(LINK_PATTERN, error="link|Liên kết tra cứu không hợp lệ")
+
+
+def _lang() -> fields.String:
+    return fields.String(load_default="vi", validate=_one_of(("vi", "en"), "lang", "Ngôn ngữ"))
+
+
+def _format() -> fields.String:
+    return fields.String(
+        load_default="html", validate=_one_of(("html", "pdf"), "format", "Định dạng")
     )
+
+
+class CitizenKeySchema(Schema):
+    """The citizen's key to a dossier, in a POST body: the PIN (`pin`) or the link secret (`t`)."""
+
+    pin = fields.String(load_default=None, validate=_PIN)
+    t = fields.String(load_default=None, validate=_LINK)
+
+    @validates_schema(skip_on_field_errors=False, pass_original=True)
+    def one_key(self, data: dict[str, object], original: Any, **_: object) -> None:
+        # Counted on what was sent: a malformed pin or t is already named by its own field.
+        sent = original if isinstance(original, dict) else {}
+        if len([k for k in ("pin", "t") if sent.get(k) is not None]) != 1:
+            raise ValidationError(
+                "required|Cần đúng một trong hai: mã tra cứu (pin) hoặc liên kết tra cứu (t)", "pin"
+            )
+
+
+class LookupSchema(CitizenKeySchema):
+    lang = _lang()
+
+
+class EvaluationSchema(CitizenKeySchema):
     ratings = fields.Dict(
         keys=fields.String(validate=_one_of(tuple(CRITERIA), "criterion", "Tiêu chí")),
         values=fields.String(validate=_one_of(tuple(LEVELS), "level", "Mức đánh giá")),
@@ -155,17 +185,37 @@ class EvaluationSchema(Schema):
             )
 
 
-class PinQuerySchema(Schema):
-    pin = fields.String(
-        required=True,
-        error_messages=REQUIRED,
-        validate=validate.Regexp(r"^\d{6}$", error="pin|Mã tra cứu gồm 6 chữ số"),
-    )
-    lang = fields.String(load_default="vi", validate=_one_of(("vi", "en"), "lang", "Ngôn ngữ"))
+class LinkQuerySchema(Schema):
+    """`GET /lookup/<code>?t=`: the link from the receipt, its QR code, an email or an SMS."""
+
+    t = fields.String(required=True, error_messages=REQUIRED, validate=_LINK)
+    pin = fields.Raw(load_default=None)  # accepted only to be refused by name, below
+    lang = _lang()
+
+    @validates_schema(skip_on_field_errors=False)
+    def no_pin_in_url(self, data: dict[str, object], **_: object) -> None:
+        if data.get("pin") is not None:
+            raise ValidationError(
+                "pin_in_url|Không gửi mã tra cứu (PIN) trong đường dẫn: dùng"
+                ' POST /lookup/<mã hồ sơ> với nội dung {"pin": "..."}',
+                "pin",
+            )
+
+
+class CitizenReceiptQuerySchema(LinkQuerySchema):
+    format = _format()
+
+
+class CitizenReceiptSchema(CitizenKeySchema):
+    format = _format()
+    lang = _lang()
 
 
 class ListQuerySchema(Schema):
     status = fields.String(load_default=None)
+    unit = fields.String(
+        load_default=None, validate=validate.Length(1, 64, error="length|Mã đơn vị quá dài")
+    )
     limit = fields.Integer(
         load_default=50,
         validate=validate.Range(min=1, max=500, error="limit|Số bản ghi phải từ 1 đến 500"),
@@ -174,10 +224,5 @@ class ListQuerySchema(Schema):
 
 
 class ReceiptQuerySchema(Schema):
-    format = fields.String(
-        load_default="html", validate=_one_of(("html", "pdf"), "format", "Định dạng")
-    )
-    lang = fields.String(load_default="vi", validate=_one_of(("vi", "en"), "lang", "Ngôn ngữ"))
-    pin = fields.String(
-        load_default=None, validate=validate.Regexp(r"^\d{6}$", error="pin|Mã tra cứu gồm 6 chữ số")
-    )
+    format = _format()
+    lang = _lang()

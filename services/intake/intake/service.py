@@ -6,7 +6,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from motcua_kit import metrics, ops
+from motcua_kit import audit, metrics, ops
+from motcua_kit.access import UnitDirectory, Units
 from motcua_kit.consumer import consume
 from motcua_kit.db import Database, UnitOfWork
 from motcua_kit.http import client_address, http, json_response, load_json, load_query
@@ -15,11 +16,15 @@ from motcua_kit.workcal import WorkCalendar
 from nameko.dependency_providers import Config
 from werkzeug.wrappers import Request, Response
 
-from intake import catalogue_view, desk, receipts, routing_events
+from intake import catalogue_view, citizen, desk, own_dossiers, receipts, routing_events
+from intake.domain.lookup import Pins
 from intake.schemas import (
+    CitizenReceiptQuerySchema,
+    CitizenReceiptSchema,
     EvaluationSchema,
+    LinkQuerySchema,
     ListQuerySchema,
-    PinQuerySchema,
+    LookupSchema,
     ReasonSchema,
     ReceiptQuerySchema,
     ResultReadySchema,
@@ -28,8 +33,9 @@ from intake.schemas import (
     SupplementRequestSchema,
     SupplementsSchema,
 )
+from intake.settings import check_config, pins_from_config
 
-DEV_PIN_KEY = "motcua-dev-pin-key-change-me"  # noqa: S105  (development default only)
+__all__ = ["IntakeService", "check_config"]  # check_config: read by python -m motcua_kit.run
 OFFICERS = ("reception", "processing", "supervisor", "admin")
 
 
@@ -38,6 +44,7 @@ class IntakeService(ops.OpsEndpoints):
 
     # nameko replaces these class attributes with what each provider's get_dependency returns.
     db: UnitOfWork = Database()
+    units: Units = UnitDirectory()
     calendar: WorkCalendar = Calendar()
     now: Callable[[], datetime] = Clock()
     config: dict[str, Any] = Config()
@@ -49,9 +56,8 @@ class IntakeService(ops.OpsEndpoints):
     def _client(self, request: Request) -> str:
         return client_address(request, int(self.config.get("TRUSTED_PROXY_HOPS") or 0))
 
-    def _pins(self) -> desk.Pins:
-        key = str(self.config.get("LOOKUP_PIN_KEY") or DEV_PIN_KEY)
-        return desk.Pins(key.encode(), int(self.config.get("LOOKUP_MAX_FAILURES") or 10))
+    def _pins(self) -> Pins:
+        return pins_from_config(self.config)
 
     # --- catalogue (public) --------------------------------------------------------------
 
@@ -65,7 +71,7 @@ class IntakeService(ops.OpsEndpoints):
 
     # --- reception and life after it (officers) -------------------------------------------
 
-    @http("POST", "/dossiers", roles=("reception",))
+    @http("POST", "/dossiers", roles=("reception",), scope="unit")
     def submit(self, request: Request) -> Response:
         payload = load_json(request, SubmissionSchema())
         status, body = desk.submit(
@@ -80,29 +86,41 @@ class IntakeService(ops.OpsEndpoints):
         )
         return json_response(body, status, {"Location": f"/dossiers/{body['code']}"})
 
-    @http("GET", "/dossiers", roles=("reception", "supervisor", "admin"))
+    @http("GET", "/dossiers", roles=("reception", "supervisor", "admin"), scope="unit")
     def list_dossiers(self, request: Request) -> Response:
         query = load_query(request, ListQuerySchema())
         officer = request.officer  # type: ignore[attr-defined]
-        return json_response(desk.list_for_unit(self.db, officer, query["status"], query["limit"]))
-
-    @http("GET", "/dossiers/<code>", roles=OFFICERS)
-    def get_dossier(self, request: Request, code: str) -> Response:
-        return json_response(desk.dossier_view(self.db, request.officer, code))  # type: ignore[attr-defined]
-
-    @http("GET", "/dossiers/<code>/history", roles=OFFICERS)
-    def get_history(self, request: Request, code: str) -> Response:
-        return json_response(desk.history(self.db, request.officer, code))  # type: ignore[attr-defined]
-
-    @http("GET", "/dossiers/<code>/receipt", roles=OFFICERS)
-    def officer_receipt(self, request: Request, code: str) -> Response:
-        query = load_query(request, ReceiptQuerySchema())
-        desk.dossier_view(self.db, request.officer, code)  # type: ignore[attr-defined]
-        return receipts.response(
-            self.db, code, query["format"], query["lang"], None, self._base_url()
+        return json_response(
+            desk.list_for_unit(
+                self.db, officer, self.units, query["unit"], query["status"], query["limit"]
+            )
         )
 
-    @http("POST", "/dossiers/<code>/supplement-request", roles=("reception", "processing"))
+    @http("GET", "/dossiers/<code>", roles=OFFICERS, scope="unit")
+    def get_dossier(self, request: Request, code: str) -> Response:
+        return json_response(desk.dossier_view(self.db, request.officer, code, self.units))  # type: ignore[attr-defined]
+
+    @http("GET", "/dossiers/<code>/history", roles=OFFICERS, scope="unit")
+    def get_history(self, request: Request, code: str) -> Response:
+        return json_response(desk.history(self.db, request.officer, code, self.units))  # type: ignore[attr-defined]
+
+    @http("GET", "/dossiers/<code>/audit", roles=OFFICERS, scope="unit")
+    def get_audit_trail(self, request: Request, code: str) -> Response:
+        return json_response(desk.audit_trail(self.db, request.officer, code, self.units))  # type: ignore[attr-defined]
+
+    @http("GET", "/dossiers/<code>/receipt", roles=OFFICERS, scope="unit")
+    def officer_receipt(self, request: Request, code: str) -> Response:
+        query = load_query(request, ReceiptQuerySchema())
+        desk.receipt_view(self.db, request.officer, code, self.units)  # type: ignore[attr-defined]
+        link = self._pins().link(self._base_url(), code)
+        return receipts.response(self.db, code, query["format"], query["lang"], None, link)
+
+    @http(
+        "POST",
+        "/dossiers/<code>/supplement-request",
+        roles=("reception", "processing"),
+        scope="unit",
+    )
     def request_supplement(self, request: Request, code: str) -> Response:
         body = load_json(request, SupplementRequestSchema())
         officer = request.officer  # type: ignore[attr-defined]
@@ -110,7 +128,7 @@ class IntakeService(ops.OpsEndpoints):
             desk.request_supplement(self.db, self.calendar, officer, code, body, self.now())
         )
 
-    @http("POST", "/dossiers/<code>/supplements", roles=("reception",))
+    @http("POST", "/dossiers/<code>/supplements", roles=("reception",), scope="unit")
     def receive_supplements(self, request: Request, code: str) -> Response:
         body = load_json(request, SupplementsSchema())
         officer = request.officer  # type: ignore[attr-defined]
@@ -118,52 +136,91 @@ class IntakeService(ops.OpsEndpoints):
             desk.receive_supplements(self.db, self.calendar, officer, code, body, self.now())
         )
 
-    @http("POST", "/dossiers/<code>/refusal", roles=("reception", "processing"))
+    @http("POST", "/dossiers/<code>/refusal", roles=("reception", "processing"), scope="unit")
     def refuse(self, request: Request, code: str) -> Response:
         body = load_json(request, ReasonSchema())
         return json_response(desk.refuse(self.db, request.officer, code, body, self.now()))  # type: ignore[attr-defined]
 
-    @http("POST", "/dossiers/<code>/withdrawal", roles=("reception",))
+    @http("POST", "/dossiers/<code>/withdrawal", roles=("reception",), scope="unit")
     def withdraw(self, request: Request, code: str) -> Response:
         body = load_json(request, ReasonSchema())
         return json_response(desk.withdraw(self.db, request.officer, code, body, self.now()))  # type: ignore[attr-defined]
 
-    @http("POST", "/dossiers/<code>/result", roles=("processing", "reception", "system"))
+    @http(
+        "POST", "/dossiers/<code>/result", roles=("processing", "reception", "system"), scope="unit"
+    )
     def result_ready(self, request: Request, code: str) -> Response:
         body = load_json(request, ResultReadySchema())
         return json_response(desk.result_ready(self.db, request.officer, code, body, self.now()))  # type: ignore[attr-defined]
 
-    @http("POST", "/dossiers/<code>/return", roles=("reception",))
+    @http("POST", "/dossiers/<code>/return", roles=("reception",), scope="unit")
     def return_result(self, request: Request, code: str) -> Response:
         body = load_json(request, ReturnSchema())
         return json_response(desk.return_result(self.db, request.officer, code, body, self.now()))  # type: ignore[attr-defined]
 
+    # --- the signed-in citizen ------------------------------------------------------------
+
+    @http("GET", "/citizen/dossiers", roles=("citizen",), scope="own")
+    def own_dossiers(self, request: Request) -> Response:
+        query = load_query(request, ListQuerySchema())
+        citizen = request.officer  # type: ignore[attr-defined]
+        return json_response(own_dossiers.of_citizen(self.db, citizen, query["limit"]))
+
     # --- the citizen (public, by code + PIN) -----------------------------------------------
 
-    @http("GET", "/lookup/<code>", public=True)
+    @http("POST", "/lookup/<code>", public=True)
     def lookup(self, request: Request, code: str) -> Response:
-        query = load_query(request, PinQuerySchema())
-        client = self._client(request)
-        status, body = desk.lookup(self.db, code, query["pin"], client, self._pins())
-        return json_response(body, status)
+        """The citizen types the PIN (JSON or form body: never in the URL, which is logged)."""
+        key = citizen.credential(citizen.load_body(request, LookupSchema()))
+        now = self.now()
+        status, body = desk.lookup(self.db, code, key, self._client(request), self._pins(), now)
+        return citizen.answer(status, body, now)
+
+    @http("GET", "/lookup/<code>", public=True)
+    def lookup_by_link(self, request: Request, code: str) -> Response:
+        """The link of the receipt, its QR code, the emails and SMS: `?t=<link secret>`."""
+        key = citizen.credential(load_query(request, LinkQuerySchema()))
+        now = self.now()
+        status, body = desk.lookup(self.db, code, key, self._client(request), self._pins(), now)
+        return citizen.answer(status, body, now)
 
     @http("GET", "/lookup/<code>/receipt", public=True)
+    def citizen_receipt_by_link(self, request: Request, code: str) -> Response:
+        return self._citizen_receipt(
+            request, code, load_query(request, CitizenReceiptQuerySchema())
+        )
+
+    @http("POST", "/lookup/<code>/receipt", public=True)
     def citizen_receipt(self, request: Request, code: str) -> Response:
-        query = load_query(request, ReceiptQuerySchema())
-        pin = query["pin"] or ""
-        status, body = desk.lookup(self.db, code, pin, self._client(request), self._pins())
+        """With the PIN: the receipt prints it."""
+        return self._citizen_receipt(
+            request, code, citizen.load_body(request, CitizenReceiptSchema())
+        )
+
+    def _citizen_receipt(self, request: Request, code: str, query: dict[str, Any]) -> Response:
+        key, pins, now = citizen.credential(query), self._pins(), self.now()
+        status, body = desk.lookup(self.db, code, key, self._client(request), pins, now)
         if status != 200:
-            return json_response(body, status)
-        return receipts.response(
-            self.db, code, query["format"], query["lang"], pin, self._base_url()
+            return citizen.answer(status, body, now)
+        pin = key.value if key.kind == "pin" else None
+        link = pins.link(self._base_url(), code)
+        return citizen.private(
+            receipts.response(self.db, code, query["format"], query["lang"], pin, link)
         )
 
     @http("POST", "/lookup/<code>/evaluation", public=True)
     def evaluate(self, request: Request, code: str) -> Response:
-        body = load_json(request, EvaluationSchema())
+        body = citizen.load_body(request, EvaluationSchema())
+        key, now = citizen.credential(body), self.now()
         client = self._client(request)
-        status, reply = desk.evaluate(self.db, code, body, client, self._pins(), self.now())
-        return json_response(reply, status)
+        status, reply = desk.evaluate(self.db, code, body, key, client, self._pins(), now)
+        return citizen.answer(status, reply, now)
+
+    # --- the audit trail's checkpoints (AUDIT_CHECKPOINT_SECONDS) --------------------------
+
+    @audit.checkpoints()
+    def audit_checkpoint(self) -> None:
+        audit.checkpoint(self.db, self.now())
 
     # --- progress reported by routing -----------------------------------------------------
 

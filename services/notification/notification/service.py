@@ -6,7 +6,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from motcua_kit import metrics, ops
+from motcua_kit import audit, metrics, ops
+from motcua_kit.access import UnitDirectory, Units
 from motcua_kit.consumer import consume
 from motcua_kit.db import Database, UnitOfWork
 from motcua_kit.http import http, json_response, load_json, load_query
@@ -59,6 +60,7 @@ class NotificationService(ops.OpsEndpoints):
     name = "notification"
 
     db: UnitOfWork = Database()
+    units: Units = UnitDirectory()
     channels: ChannelSet = Channels()
     templates: Templates = MessageTemplates()
     directory: Directory = Recipients()
@@ -89,23 +91,33 @@ class NotificationService(ops.OpsEndpoints):
 
     # --- officers: the delivery log ----------------------------------------------------------
 
-    @http("GET", "/notifications", roles=OFFICERS)
+    @http("GET", "/notifications", roles=OFFICERS, scope="unit")
     def notifications(self, request: Request) -> Response:
         query = load_query(request, DeliveryLogQuery())
         officer = request.officer  # type: ignore[attr-defined]
-        return json_response(workflow.delivery_log(self.db, officer, query["dossier"]))
+        return json_response(workflow.delivery_log(self.db, officer, self.units, query["dossier"]))
 
     # --- templates -----------------------------------------------------------------------------
 
-    @http("GET", "/templates", roles=TEMPLATE_READERS)
+    @http("GET", "/templates", roles=TEMPLATE_READERS, scope="platform")
     def template_list(self, request: Request) -> Response:
         return json_response(workflow.template_list(self.templates))
 
-    @http("GET", "/templates/<kind>/<channel>/<language>/preview", roles=TEMPLATE_READERS)
+    @http(
+        "GET",
+        "/templates/<kind>/<channel>/<language>/preview",
+        roles=TEMPLATE_READERS,
+        scope="platform",
+    )
     def sample_preview(self, request: Request, kind: str, channel: str, language: str) -> Response:
         return json_response(workflow.preview(self.templates, kind, channel, language, {}))
 
-    @http("POST", "/templates/<kind>/<channel>/<language>/preview", roles=TEMPLATE_READERS)
+    @http(
+        "POST",
+        "/templates/<kind>/<channel>/<language>/preview",
+        roles=TEMPLATE_READERS,
+        scope="platform",
+    )
     def preview(self, request: Request, kind: str, channel: str, language: str) -> Response:
         body = load_json(request, PreviewSchema())
         return json_response(
@@ -114,25 +126,25 @@ class NotificationService(ops.OpsEndpoints):
 
     # --- webhook subscribers (operators) -----------------------------------------------------
 
-    @http("POST", "/webhooks", roles=("admin",))
+    @http("POST", "/webhooks", roles=("admin",), scope="platform")
     def subscribe(self, request: Request) -> Response:
         body = load_json(request, SubscriberSchema())
         officer = request.officer  # type: ignore[attr-defined]
         return json_response(workflow.subscribe(self.db, officer, body), 201)
 
-    @http("GET", "/webhooks", roles=("admin",))
+    @http("GET", "/webhooks", roles=("admin",), scope="platform")
     def subscriber_list(self, request: Request) -> Response:
         return json_response(workflow.subscriber_list(self.db))
 
-    @http("GET", "/webhooks/<subscriber_id>", roles=("admin",))
+    @http("GET", "/webhooks/<subscriber_id>", roles=("admin",), scope="platform")
     def subscriber(self, request: Request, subscriber_id: str) -> Response:
         return json_response(workflow.show_subscriber(self.db, subscriber_id))
 
-    @http("DELETE", "/webhooks/<subscriber_id>", roles=("admin",))
+    @http("DELETE", "/webhooks/<subscriber_id>", roles=("admin",), scope="platform")
     def unsubscribe(self, request: Request, subscriber_id: str) -> Response:
         return json_response(workflow.delete_subscriber(self.db, subscriber_id, self.now()))
 
-    @http("POST", "/webhooks/<subscriber_id>/redrive", roles=("admin",))
+    @http("POST", "/webhooks/<subscriber_id>/redrive", roles=("admin",), scope="platform")
     def redrive(self, request: Request, subscriber_id: str) -> Response:
         officer = request.officer  # type: ignore[attr-defined]
         return json_response(workflow.redrive(self.db, officer, subscriber_id, self.now()))
@@ -148,6 +160,10 @@ class NotificationService(ops.OpsEndpoints):
         return json_response(workflow.sms_report(self.db, body, self.now()))
 
     # --- operations (health and metrics come from OpsEndpoints) -----------------------------
+
+    @audit.checkpoints()
+    def audit_checkpoint(self) -> None:
+        audit.checkpoint(self.db, self.now())
 
     def refresh_gauges(self) -> None:
         workflow.refresh_gauges(self.db, self.now())

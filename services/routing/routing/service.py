@@ -6,7 +6,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from motcua_kit import metrics, ops
+from motcua_kit import audit, metrics, ops
+from motcua_kit.access import UnitDirectory, Units
 from motcua_kit.consumer import consume
 from motcua_kit.db import Database, UnitOfWork
 from motcua_kit.errors import ApiError
@@ -44,6 +45,7 @@ class RoutingService(ops.OpsEndpoints):
 
     # nameko replaces these class attributes with what each provider's get_dependency returns.
     db: UnitOfWork = Database()
+    units: Units = UnitDirectory()
     calendar: WorkCalendar = Calendar()
     agencies: Registry = Agencies()
     policy: Policy = DeadlinePolicy()
@@ -99,12 +101,16 @@ class RoutingService(ops.OpsEndpoints):
 
     # --- agencies on the worklist (HTTP) ----------------------------------------------------
 
-    @http("GET", "/agencies/<code>/tasks", roles=("processing", "supervisor", "admin"))
+    @http(
+        "GET", "/agencies/<code>/tasks", roles=("processing", "supervisor", "admin"), scope="agency"
+    )
     def agency_tasks(self, request: Request, code: str) -> Response:
         officer = request.officer  # type: ignore[attr-defined]
-        return json_response(workflow.tasks_view(self.db, self.calendar, officer, code, self.now()))
+        return json_response(
+            workflow.tasks_view(self.db, self.calendar, officer, self.units, code, self.now())
+        )
 
-    @http("POST", "/steps/<path:step_id>/<action>", roles=("processing",))
+    @http("POST", "/steps/<path:step_id>/<action>", roles=("processing",), scope="agency")
     def step_action(self, request: Request, step_id: str, action: str) -> Response:
         if action not in STEP_ACTIONS:
             raise ApiError(404, "not_found", f"Không có thao tác '{action}'")
@@ -117,15 +123,16 @@ class RoutingService(ops.OpsEndpoints):
             self.calendar,
             self.policy,
             officer.as_actor(),
-            officer.unit,
+            officer.agency,
             step_id,
             name,
             body,
             self.now(),
+            by=audit.by_officer(officer),
         )
         return json_response(reply)
 
-    @http("POST", "/steps/<path:step_id>/reassignment", roles=("supervisor",))
+    @http("POST", "/steps/<path:step_id>/reassignment", roles=("supervisor",), scope="oversight")
     def reassign(self, request: Request, step_id: str) -> Response:
         body = load_json(request, ReassignSchema())
         officer = request.officer  # type: ignore[attr-defined]
@@ -136,19 +143,27 @@ class RoutingService(ops.OpsEndpoints):
                 self.calendar,
                 self.policy,
                 officer,
+                self.units,
                 step_id,
                 body["agency"],
                 self.now(),
             )
         )
 
-    @http("GET", "/dossiers/<code>/route", roles=OFFICERS)
+    @http("GET", "/dossiers/<code>/route", roles=OFFICERS, scope="unit")
     def control_slip(self, request: Request, code: str) -> Response:
         officer = request.officer  # type: ignore[attr-defined]
-        view = workflow.route_view(self.db, self.agencies, self.calendar, officer, code, self.now())
+        view = workflow.route_view(
+            self.db, self.agencies, self.calendar, officer, self.units, code, self.now()
+        )
         return json_response(view)
 
-    @http("POST", "/dossiers/<code>/apology", roles=("processing",))
+    @http("GET", "/dossiers/<code>/audit", roles=OFFICERS, scope="unit")
+    def audit_trail(self, request: Request, code: str) -> Response:
+        officer = request.officer  # type: ignore[attr-defined]
+        return json_response(workflow.audit_view(self.db, officer, self.units, code))
+
+    @http("POST", "/dossiers/<code>/apology", roles=("processing",), scope="agency")
     def apology(self, request: Request, code: str) -> Response:
         body = load_json(request, ApologySchema())
         officer = request.officer  # type: ignore[attr-defined]
@@ -165,6 +180,10 @@ class RoutingService(ops.OpsEndpoints):
             now,
             lambda due: workflow.fire(self.db, self.agencies, self.calendar, self.policy, due, now),
         )
+
+    @audit.checkpoints()
+    def audit_checkpoint(self) -> None:
+        audit.checkpoint(self.db, self.now())
 
     # --- operations (health and metrics come from OpsEndpoints) ---------------------------
 

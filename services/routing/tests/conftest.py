@@ -338,11 +338,12 @@ class EventTap:
 
 @pytest.fixture
 def routing_tap(rabbit_config: dict[str, Any]) -> Iterator[Callable[..., EventTap]]:
-    """`routing_tap("step.#", "route.#")`: bind before the events are published."""
+    """`routing_tap("step.#", "route.#")`: bind before the events are published;
+    `exchange="intake.events"` taps another service's events."""
     taps: list[EventTap] = []
 
-    def make(*event_types: str) -> EventTap:
-        tap = EventTap(rabbit_config["AMQP_URI"], "routing.events", event_types or ("#",))
+    def make(*event_types: str, exchange: str = "routing.events") -> EventTap:
+        tap = EventTap(rabbit_config["AMQP_URI"], exchange, event_types or ("#",))
         taps.append(tap)
         return tap
 

@@ -196,17 +196,39 @@ def insert_evaluation(
     return row is not None
 
 
-def recent_lookup_failures(uow: UnitOfWork, client: str, window_seconds: int) -> int:
-    row = uow.fetchone(
-        "SELECT count(*) AS n FROM lookup_failures "
-        "WHERE client = %s AND at > now() - make_interval(secs => %s)",
-        (client, window_seconds),
+_NTH_FAILURE = {
+    column: (
+        f"SELECT at FROM lookup_failures WHERE {column} = %s"
+        " AND at > now() - make_interval(secs => %s) ORDER BY at DESC OFFSET %s LIMIT 1"
     )
-    return int(row["n"]) if row else 0
+    for column in ("client", "dossier_code")
+}
 
 
-def record_lookup_failure(uow: UnitOfWork, client: str) -> None:
-    uow.execute("INSERT INTO lookup_failures (client) VALUES (%s)", (client,))
+def guard_lookups(uow: UnitOfWork, code: str, client: str) -> None:
+    """Serialise lookups of one dossier code and of one client until commit, so that parallel
+    guesses cannot all pass the count before any failure is written (dossier first, then client:
+    every transaction takes them in that order, so they cannot deadlock)."""
+    uow.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('lookup-dossier:' || %s, 0)),"
+        " pg_advisory_xact_lock(hashtextextended('lookup-client:' || %s, 0))",
+        (code, client),
+    )
+
+
+def nth_recent_failure(
+    uow: UnitOfWork, column: str, value: str, n: int, window_seconds: float
+) -> datetime | None:
+    """The time of the `n`-th newest failure within the window by that client (`column ==
+    "client"`) or on that dossier code (`"dossier_code"`); None if there are fewer."""
+    row = uow.fetchone(_NTH_FAILURE[column], (value, window_seconds, max(n - 1, 0)))
+    return row["at"] if row else None
+
+
+def record_lookup_failure(uow: UnitOfWork, client: str, code: str) -> None:
+    uow.execute(
+        "INSERT INTO lookup_failures (client, dossier_code) VALUES (%s, %s)", (client, code)
+    )
     uow.execute("DELETE FROM lookup_failures WHERE at < now() - interval '1 day'")
 
 
@@ -223,3 +245,14 @@ def agencies_involved(uow: UnitOfWork, code: str) -> set[str]:
         (code,),
     )
     return {r["agency"] for r in rows if r["agency"]}
+
+
+def dossiers_of_citizen(uow: UnitOfWork, citizen_id: str, limit: int) -> list[dict[str, Any]]:
+    """A citizen's dossiers, newest first: what they need to follow them, no PIN."""
+    return uow.fetchall(
+        "SELECT d.code, d.unit, d.status, d.procedure_code, p.entry->'name' AS procedure_name,"
+        " d.received_at, d.due_at FROM dossiers d JOIN procedures p"
+        " ON p.code = d.procedure_code AND p.version = d.procedure_version"
+        " WHERE d.applicant->>'citizen_id' = %s ORDER BY d.received_at DESC LIMIT %s",
+        (citizen_id, limit),
+    )

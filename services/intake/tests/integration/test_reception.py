@@ -39,6 +39,13 @@ def test_reception_answers_with_code_appointment_pin_and_location(
     assert body["appointment_date"] == expected.date().isoformat()
     assert re.fullmatch(r"\d{6}", body["lookup"]["pin"])
     assert body["lookup"]["url"] == f"http://desk.test/lookup/{body['code']}"
+    secret = re.fullmatch(
+        rf"http://desk\.test/lookup/{re.escape(body['code'])}\?t=([\w-]{{22}})",
+        body["lookup"]["link"],
+    )
+    assert secret, body["lookup"]["link"]
+    receipt = f"http://desk.test/lookup/{body['code']}/receipt?t={secret[1]}"
+    assert body["receipt"] == {"html": receipt, "pdf": receipt + "&format=pdf"}  # no PIN in URLs
     assert reply.headers["Location"] == f"/dossiers/{body['code']}"
 
 

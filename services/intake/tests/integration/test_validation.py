@@ -298,10 +298,32 @@ QUERIES = [
     ("/dossiers?limit=many", "reception", {"limit"}),
     ("/dossiers/{code}/receipt?format=doc", "reception", {"format"}),
     ("/dossiers/{code}/receipt?lang=fr", "reception", {"lang"}),
-    ("/lookup/{code}", None, {"pin"}),
-    ("/lookup/{code}?pin=12ab", None, {"pin"}),
-    ("/lookup/{code}/receipt?pin=1&format=doc", None, {"pin", "format"}),
+    ("/lookup/{code}", None, {"t"}),
+    ("/lookup/{code}?t=short", None, {"t"}),
+    ("/lookup/{code}?pin=123456", None, {"t", "pin"}),  # the PIN is refused in a URL, by name
+    ("/lookup/{code}/receipt?t=short&format=doc", None, {"t", "format"}),
+    ("/lookup/{code}/receipt?pin=123456&t=" + "A" * 22, None, {"pin"}),
 ]
+
+
+LOOKUPS = [
+    pytest.param("", {"lang": "vi"}, {"pin"}, id="no-key"),
+    pytest.param("", {"pin": "12ab"}, {"pin"}, id="bad-pin"),
+    pytest.param("", {"pin": "123456", "t": "A" * 22}, {"pin"}, id="both-keys"),
+    pytest.param("", {"t": "short", "lang": "fr"}, {"t", "lang"}, id="bad-link-and-lang"),
+    pytest.param("/receipt", {"pin": "1", "format": "doc"}, {"pin", "format"}, id="receipt"),
+]
+
+
+@pytest.mark.parametrize(("path", "bad", "fields"), LOOKUPS)
+@pytest.mark.parametrize("encoding", ["json", "form"])
+def test_lookup_bodies_name_every_problem(citizen, dossier, path, bad, fields, encoding):
+    _, received = dossier
+    url = f"/lookup/{received['code']}{path}"
+    reply = citizen.post(url, json=bad) if encoding == "json" else citizen.post(url, data=bad)
+    body = answer(reply)
+    assert reply.status_code == 400, body
+    assert set(problems(body)) == fields
 
 
 @pytest.mark.parametrize(("url", "role", "fields"), QUERIES, ids=[q[0] for q in QUERIES])

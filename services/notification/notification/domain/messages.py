@@ -48,6 +48,7 @@ CHANNELS: dict[str, tuple[str, ...]] = {
 }
 
 _CITIZEN = ("code", "applicant_name", "procedure_name", "lookup_url")
+CITIZEN_KEYS = ("pin", "link")  # what of `data.lookup` opens the dossier: never to subscribers
 _STEP = ("code", "agency_name", "task", "due_date", "due_time", "step_id")
 FIELDS: dict[str, tuple[str, ...]] = {
     "receipt": (*_CITIZEN, "received_date", "due_date", "due_time", "pin"),
@@ -98,13 +99,16 @@ class Options:
 
 
 def dossier_from_received(data: dict[str, Any]) -> Dossier:
+    lookup = data.get("lookup") or {}
     return Dossier(
         code=data["code"],
         unit=data.get("unit"),
         applicant=dict(data.get("applicant") or {}),
         procedure_name=dict((data.get("procedure") or {}).get("name") or {}),
         return_method=data.get("return_method"),
-        lookup_url=(data.get("lookup") or {}).get("url"),
+        # The citizen's link opens the dossier without the PIN (its secret `t`); older events
+        # (contract < 1.4.0) carry only the plain address.
+        lookup_url=lookup.get("link") or lookup.get("url"),
     )
 
 
@@ -223,10 +227,10 @@ def _step_context(
 
 
 def webhook_body(event: dict[str, Any]) -> dict[str, Any]:
-    """The CloudEvent as subscribers get it: the citizen's lookup PIN is theirs alone."""
+    """The CloudEvent as subscribers get it: the citizen's lookup PIN and link are theirs alone."""
     data = event.get("data") or {}
     if isinstance(data.get("lookup"), dict):
-        lookup = {k: v for k, v in data["lookup"].items() if k != "pin"}
+        lookup = {k: v for k, v in data["lookup"].items() if k not in CITIZEN_KEYS}
         return {**event, "data": {**data, "lookup": lookup}}
     return event
 

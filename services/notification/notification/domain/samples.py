@@ -9,7 +9,7 @@ _CITIZEN = {
     "code": "000.00.08.H38-250702-0001",
     "applicant_name": "Nguyễn Thị Ánh",
     "procedure_name": "Liên thông đăng ký khai sinh, đăng ký thường trú, cấp thẻ bảo hiểm y tế cho trẻ em dưới 6 tuổi",
-    "lookup_url": "https://motcua.example/lookup/000.00.08.H38-250702-0001",
+    "lookup_url": "https://motcua.example/lookup/000.00.08.H38-250702-0001?t=mJ0x4Qd2VbT7hLs9KcE1wA",
 }
 _STEP = {
     "code": "000.00.08.H38-250707-0001",

@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from jinja2 import TemplateError
+from motcua_kit import access, audit
+from motcua_kit.access import Units
 from motcua_kit.auth import Officer
 from motcua_kit.db import UnitOfWork
 from motcua_kit.errors import ApiError, Problem, not_found
@@ -20,14 +22,18 @@ from notification.domain.samples import SAMPLES
 from notification.domain.sms import count_segments, unaccent
 from notification.templates import Templates
 
-WHOLE_PLATFORM = ("admin",)
 
-
-def delivery_log(uow: UnitOfWork, officer: Officer, code: str) -> dict[str, Any]:
-    """Every message about a dossier; officers of the units involved only (others: 404)."""
+def delivery_log(uow: UnitOfWork, officer: Officer, directory: Units, code: str) -> dict[str, Any]:
+    """Every message about a dossier; officers of the units involved, or whoever oversees one of
+    them, only (others: 404, as for a dossier that does not exist)."""
     units = repo.dossier_units(uow, code)
-    if units is None or not (officer.has_any(WHOLE_PLATFORM) or officer.unit in units):
+    seen = units is not None and any(
+        access.sees_unit(officer, u, directory) or officer.agency == u for u in units
+    )
+    if not seen:
         raise not_found(f"Không có thông báo nào của hồ sơ {code} mà cán bộ được xem")
+    # Recipients (masked) and texts are personal data: the read is recorded.
+    audit.record_by(uow, code, "read.deliveries", audit.by_officer(officer), None)
     return {
         "dossier": code,
         "notifications": [_entry(row) for row in repo.deliveries_of(uow, code)],

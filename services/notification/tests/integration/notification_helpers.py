@@ -28,6 +28,7 @@ def received_data(**overrides: Any) -> dict[str, Any]:
     code = f"T{uuid.uuid4().hex[:8].upper()}-250702-0001"
     data["code"] = code
     data["lookup"]["url"] = f"https://motcua.example/lookup/{code}"
+    data["lookup"]["link"] = f"https://motcua.example/lookup/{code}?t=mJ0x4Qd2VbT7hLs9KcE1wA"
     data["applicant"]["email"] = f"cd{uuid.uuid4().hex[:8]}@example.vn"
     for key, value in overrides.items():
         data[key] = value

@@ -161,6 +161,7 @@ def test_subscriber_gets_one_signed_cloudevent_without_the_pin(
     assert body["data"]["code"] == data["code"]
     assert body["data"]["lookup"] == {"url": data["lookup"]["url"]}
     assert "739146" not in call["body"] and '"pin"' not in call["body"]
+    assert data["lookup"]["link"] not in call["body"] and "?t=" not in call["body"]
 
     raw = call["body"].encode("utf-8")
     now = time.time()

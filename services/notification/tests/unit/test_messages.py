@@ -80,6 +80,7 @@ PROCEDURE_EN = (
     " health-insurance card for a child under 6"
 )
 LOOKUP_URL = "https://motcua.example/lookup/000.00.08.H38-250702-0001"
+LOOKUP_LINK = LOOKUP_URL + "?t=mJ0x4Qd2VbT7hLs9KcE1wA"  # the example's link, with its secret
 
 
 @cache
@@ -156,8 +157,14 @@ def test_dossier_from_received_keeps_what_later_messages_need() -> None:
         },
         procedure_name={"vi": PROCEDURE_VI, "en": PROCEDURE_EN},
         return_method="desk",
-        lookup_url=LOOKUP_URL,
+        lookup_url=LOOKUP_LINK,  # the citizen's messages carry the link that needs no PIN
     )
+
+
+def test_dossier_from_received_of_an_event_before_the_link_keeps_the_address() -> None:
+    data = example("dossierReceived/birthBundle")["data"]
+    del data["lookup"]["link"]  # contract < 1.4.0
+    assert dossier_from_received(data).lookup_url == LOOKUP_URL
 
 
 def test_dossier_from_received_of_a_bare_event() -> None:
@@ -176,7 +183,7 @@ def test_receipt_goes_to_the_applicant_by_email_and_sms() -> None:
         "code": "000.00.08.H38-250702-0001",
         "applicant_name": "Nguyễn Thị Ánh",
         "procedure_name": PROCEDURE_VI,
-        "lookup_url": LOOKUP_URL,
+        "lookup_url": LOOKUP_LINK,
         "received_date": "02/07/2025",
         "due_date": "07/07/2025",
         "due_time": "09:15",
@@ -231,7 +238,7 @@ def test_each_citizen_event_calls_for_its_message(
         "code": "000.00.08.H38-250702-0001",
         "applicant_name": "Nguyễn Thị Ánh",
         "procedure_name": PROCEDURE_VI,
-        "lookup_url": LOOKUP_URL,
+        "lookup_url": LOOKUP_LINK,
         **extra,
     }
     assert messages == [
@@ -536,6 +543,7 @@ def test_the_silent_examples_are_the_expected_event_types() -> None:
         "notification.delivered",
         "notification.webhook_suspended",
         "notification.webhook_resumed",
+        "audit.checkpoint",
     }
 
 
@@ -548,14 +556,14 @@ def test_other_events_call_for_no_message(key: str) -> None:
 # --- webhook body and subscriptions ---------------------------------------------------------------
 
 
-def test_webhook_body_strips_the_pin_and_keeps_everything_else() -> None:
+def test_webhook_body_strips_the_pin_and_the_link_and_keeps_everything_else() -> None:
     event = example("dossierReceived/birthBundle")
     before = copy.deepcopy(event)
     body = webhook_body(event)
     assert body["data"]["lookup"] == {"url": LOOKUP_URL}
-    assert "482913" not in repr(body)
+    assert "482913" not in repr(body) and "?t=" not in repr(body)
     expected = copy.deepcopy(before)
-    del expected["data"]["lookup"]["pin"]
+    del expected["data"]["lookup"]["pin"], expected["data"]["lookup"]["link"]
     assert body == expected
     assert event == before  # the event itself is untouched
 
@@ -567,9 +575,9 @@ def test_webhook_body_of_an_event_without_lookup_is_the_event() -> None:
     assert event == before
 
 
-def test_webhook_body_of_a_lookup_without_pin() -> None:
+def test_webhook_body_of_a_lookup_without_pin_or_link() -> None:
     event = example("dossierReceived/birthBundle")
-    del event["data"]["lookup"]["pin"]
+    del event["data"]["lookup"]["pin"], event["data"]["lookup"]["link"]
     assert webhook_body(event) == event
 
 

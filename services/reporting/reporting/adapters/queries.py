@@ -30,7 +30,15 @@ def _where(filters: dict[str, Any], alias: str = "") -> tuple[str, dict[str, Any
         if filters.get(name):
             clauses.append(f"{prefix}{column} = %(f_{name})s")
             params[f"f_{name}"] = filters[name]
-    return "".join(f" AND {c}" for c in clauses), params
+    clause, scope = _units_clause(filters, prefix)
+    return "".join(f" AND {c}" for c in clauses) + clause, {**params, **scope}
+
+
+def _units_clause(filters: dict[str, Any], prefix: str = "") -> tuple[str, dict[str, Any]]:
+    """The caller's scope: `units` (a list) when the caller oversees only some units."""
+    if filters.get("units") is None:
+        return "", {}
+    return f" AND {prefix}unit = ANY (%(f_units)s)", {"f_units": list(filters["units"])}
 
 
 def daily_by_field(
@@ -81,11 +89,12 @@ def steps_by_agency(
     if filters.get("agency"):
         clauses.append("agency = %(agency)s")
         params["agency"] = filters["agency"]
+    scope, scope_params = _units_clause(filters)
     return uow.fetchall(
         "SELECT agency, sum(completed_early) AS early, sum(completed_on_time) AS on_time,"
         " sum(completed_late) AS late FROM daily_steps"
-        f" WHERE {' AND '.join(clauses)} GROUP BY agency ORDER BY agency",  # noqa: S608
-        params,
+        f" WHERE {' AND '.join(clauses)}{scope} GROUP BY agency ORDER BY agency",  # noqa: S608
+        {**params, **scope_params},
     )
 
 
@@ -98,11 +107,12 @@ def open_by_agency(
         if (filters or {}).get(name):
             clauses.append(f"{name} = %({name})s")
             params[name] = (filters or {})[name]
+    scope, scope_params = _units_clause(filters or {})
     return uow.fetchall(
         "SELECT agency, count(DISTINCT code) AS open, count(DISTINCT code) FILTER"
         " (WHERE status <> 'awaiting_supplement' AND due_at < %(now)s) AS overdue"
-        f" FROM steps WHERE {' AND '.join(clauses)} GROUP BY agency ORDER BY agency",
-        params,
+        f" FROM steps WHERE {' AND '.join(clauses)}{scope} GROUP BY agency ORDER BY agency",  # noqa: S608
+        {**params, **scope_params},
     )
 
 

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from motcua_kit import access
+from motcua_kit.access import Units
+from motcua_kit.auth import Officer
 from motcua_kit.db import UnitOfWork
 from motcua_kit.workcal import WorkCalendar
 
@@ -189,4 +192,24 @@ def refresh_gauges(uow: UnitOfWork, now: datetime) -> None:
 
 
 def _shown(filters: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in filters.items() if v}
+    return {k: v for k, v in filters.items() if v and k != "units"}
+
+
+def scoped(filters: dict[str, Any], officer: Officer, units: Units) -> dict[str, Any]:
+    """The filters narrowed to what the caller oversees: a unit they name must be theirs or
+    below theirs (else 403); with none named, the figures cover exactly the units they oversee."""
+    unit = filters.get("unit")
+    if unit and not access.oversees(officer, unit, units):
+        raise access.out_of_scope("Không có quyền xem báo cáo của đơn vị này")
+    seen = access.overseen_units(officer, units)
+    return {**filters, "units": None if seen is None else sorted(seen)}
+
+
+def scope_title(filters: dict[str, Any], officer: Officer, units: Units) -> str:
+    """What the figures cover, in words, for the head of an export."""
+    if filters.get("unit"):
+        return f"{units.name(filters['unit'])} ({filters['unit']})"
+    if filters.get("units") is not None:
+        below = " và các đơn vị trực thuộc" if len(filters["units"]) > 1 else ""
+        return f"{units.name(officer.unit)} ({officer.unit}){below}"
+    return "Tất cả đơn vị"

@@ -576,7 +576,10 @@ def test_a_scripted_month_is_counted_exactly_and_rebuilt_identically(
     assert sheet.title == "Tình hình giải quyết"
     rows = [list(row) for row in sheet.iter_rows(values_only=True)]
     assert rows[0][0] == "BÁO CÁO TÌNH HÌNH GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH"
-    assert rows[1][0] == "Đơn vị: Tất cả đơn vị    Kỳ báo cáo: từ 2025-06-01 đến 2025-06-30"
+    assert rows[1][0] == (
+        "Đơn vị: Ủy ban nhân dân xã thử nghiệm (000.00.99.H38)"
+        "    Kỳ báo cáo: từ 2025-06-01 đến 2025-06-30"
+    )
     assert rows[3] == headers
     assert [[None if c == "" else c for c in row] for row in rows[4:]] == expected_rows
 

@@ -22,7 +22,7 @@ from routing.workflow.intake_events import (
     supplements_arrived,
 )
 from routing.workflow.risk import Workload, refresh_gauges, step_risk
-from routing.workflow.views import route_view, tasks_view
+from routing.workflow.views import audit_view, route_view, tasks_view
 
 __all__ = [
     "REPLIES_EXCHANGE",
@@ -31,6 +31,7 @@ __all__ = [
     "Workload",
     "act",
     "apologise",
+    "audit_view",
     "bus_reply",
     "dossier_ended",
     "fire",

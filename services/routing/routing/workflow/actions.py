@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from motcua_kit import access, audit
+from motcua_kit.access import Units
 from motcua_kit.auth import Officer
 from motcua_kit.db import UnitOfWork
 from motcua_kit.errors import ApiError, not_found
@@ -56,8 +58,14 @@ def act(
     action: str,
     body: Mapping[str, Any],
     now: datetime,
+    by: audit.By | None = None,
 ) -> dict[str, Any]:
-    """An action by the agency that holds the step (a worklist officer or a bus reply)."""
+    """An action by the agency that holds the step (a worklist officer or a bus reply).
+
+    `by`: who acts and from where, for the audit trail (an officer's request); a bus reply names
+    its sender itself (`bus_reply`)."""
+    if by is not None:
+        audit.acting(uow, by)
     s, steps = open_route_steps(uow, step_id)
     require_holder(s, agency_code)
     if action == "accept":
@@ -103,13 +111,14 @@ def reassign(
     calendar: WorkCalendar,
     policy: Policy,
     supervisor: Officer,
+    units: Units,
     step_id: str,
     agency_code: str,
     now: datetime,
 ) -> dict[str, Any]:
     s, _steps = open_route_steps(uow, step_id)
     found = repo.route(uow, s.dossier_code)
-    if found and found["unit"] != supervisor.unit and not supervisor.has_any(("admin",)):
+    if found and not access.oversees(supervisor, found["unit"], units):
         raise ApiError(
             403, "other_unit", "Chỉ lãnh đạo đơn vị tiếp nhận hồ sơ mới được chuyển bước"
         )
@@ -117,6 +126,7 @@ def reassign(
         registry.agency(agency_code)
     except UnknownAgency as exc:
         raise ApiError(422, "unknown_agency", f"Không có cơ quan {agency_code}") from exc
+    audit.acting(uow, audit.by_officer(supervisor))
     effect = steps_rules.reassign(s, agency_code, now, calendar, supervisor.as_actor())
     apply_effects(uow, registry, calendar, policy, [effect], now)
     return {"step": step_data(effect.step)}

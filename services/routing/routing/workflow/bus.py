@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from marshmallow import Schema, ValidationError
+from motcua_kit import audit
 from motcua_kit.db import UnitOfWork
 from motcua_kit.errors import ApiError, PermanentError
 from motcua_kit.workcal import WorkCalendar
@@ -80,6 +81,9 @@ def bus_reply(
         "name": data.get("officer_name") or agency.name_vi,
         "unit": agency.code,
     }
+    # The reply is the origin; the sender is the agency the broker authenticated (its login).
+    by = audit.by_event(event, {**actor, "agency": agency.code}, amqp_user=user_id)
+    audit.acting(uow, by)
     try:
         body = REPLY_SCHEMAS[action]().load(
             {k: v for k, v in data.items() if k in REPLY_FIELDS[action]}

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from motcua_kit import audit
 from motcua_kit.auth import Officer
 from motcua_kit.db import UnitOfWork
 from motcua_kit.errors import ApiError, not_found
@@ -83,7 +84,7 @@ def apologise(
     if found is None:
         raise not_found(f"Không tìm thấy hồ sơ {code} trong điều phối liên thông")
     open_steps = steps_rules.route_open_steps(repo.steps(uow, code))
-    if not any(s.agency_code == officer.unit for s in open_steps):
+    if not any(s.agency_code == officer.agency for s in open_steps):
         raise ApiError(403, "not_at_fault", "Chỉ cơ quan đang giữ hồ sơ mới lập văn bản xin lỗi")
     existing = found.get("apology")
     previous = (
@@ -94,12 +95,13 @@ def apologise(
     check_apology(previous, body["new_date"], found["appointment_at"], now, calendar)
     apology = {
         "dossier_code": code,
-        "agency_code": officer.unit,
+        "agency_code": officer.agency,
         "reason": body["reason"],
         "new_date": body["new_date"].isoformat(),
         "officer": officer.as_actor(),
     }
     repo.set_apology(uow, code, apology)
+    audit.record_by(uow, code, "route.apology_issued", audit.by_officer(officer), now, apology)
     # The new date is the appointment from now on (intake moves its own to that day's close).
     new_appointment = datetime.combine(
         body["new_date"], calendar.office_hours.closing, tzinfo=calendar.tz
@@ -112,7 +114,7 @@ def apologise(
             "code": code,
             "at": iso(now),
             **apology,
-            "agency": officer.unit,
+            "agency": officer.agency,
             "actor": officer.as_actor(),
         },
     )

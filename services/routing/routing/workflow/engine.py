@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from motcua_kit import audit
 from motcua_kit.db import UnitOfWork
 from motcua_kit.workcal import VN_TZ, WorkCalendar
 
@@ -63,6 +64,7 @@ def apply_effects(
         action = effect.event_type.removeprefix("step.")
         actor = effect.data.get("actor")
         repo.record_action(uow, s, action, actor, now, dict(effect.data))
+        record_step(uow, effect, now)
         uow.emit(effect.event_type, s.dossier_code, {**effect.data, **step_data(s)})
         withdrawn = effect.archived
         if (
@@ -80,6 +82,21 @@ def apply_effects(
         if s.status == steps_rules.COMPLETED and s.assigned_at and s.completed_at:
             days = calendar.working_days_between(s.assigned_at, s.completed_at)
             metrics.STEP_DURATION.labels(s.agency_code).observe(days)
+
+
+def record_step(uow: UnitOfWork, effect: Effect, now: datetime) -> None:
+    """The step's move in the dossier's audit chain, by whoever acts in this transaction (an
+    officer's request, an agency's reply, the event from intake), else the actor of the move."""
+    s = effect.step
+    by = audit.attributed(uow, audit.By(dict(effect.data.get("actor") or SYSTEM)))
+    details = {k: v for k, v in effect.data.items() if k != "actor"}
+    details.update(step_id=s.id, attempt=s.attempt, agency=s.agency_code, status=s.status)
+    audit.record_by(uow, s.dossier_code, effect.event_type, by, now, details)
+
+
+def record_route(uow: UnitOfWork, code: str, action: str, now: datetime, **details: Any) -> None:
+    by = audit.attributed(uow, audit.By(dict(SYSTEM)))
+    audit.record_by(uow, code, action, by, now, details)
 
 
 def arm_timers(
@@ -143,6 +160,7 @@ def complete_route(uow: UnitOfWork, code: str, steps: Sequence[Step], now: datet
     ]
     lead = next((s.agency_code for s in steps if s.role == "lead"), "")
     actor = {**SYSTEM, "unit": lead}  # the route as a whole, answered for by its lead agency
+    record_route(uow, code, "route.completed", now, agency=lead, results=results)
     uow.emit(
         "route.completed",
         code,
@@ -198,3 +216,4 @@ def end_route(
         withdraw_task_if_on_bus(uow, registry, s)
     uow.cancel_timer("route.apology_check", code)
     repo.set_route_status(uow, code, status, now)
+    record_route(uow, code, f"route.{status}", now, steps=[s.id for s in cancelled])

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from motcua_kit import audit
 from motcua_kit.db import UnitOfWork
 from motcua_kit.errors import PermanentError
 from motcua_kit.workcal import WorkCalendar
@@ -23,6 +24,7 @@ from routing.workflow.engine import (
     complete_route,
     end_route,
     iso,
+    record_route,
 )
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,16 @@ def open_route(
         raise PermanentError(f"route of {procedure.get('code')} is malformed: {exc}") from exc
     if not repo.insert_route(uow, code, unit, procedure, appointment):
         return
+    acting_for_intake(uow, event, data.get("received_by"))
+    record_route(
+        uow,
+        code,
+        "route_opened",  # not an event: routing publishes the steps assigned
+        now,
+        procedure={"code": procedure.get("code"), "version": procedure.get("version")},
+        steps=[s.id for s in planned],
+        appointment_at=iso(appointment),
+    )
     repo.save_steps(uow, planned)
     uow.schedule(
         "route.apology_check", code, apology_check_at(appointment, calendar), {"code": code}
@@ -60,6 +72,11 @@ def open_route(
     apply_effects(uow, registry, calendar, policy, assigned, now)
     if not planned:  # a procedure decided at the desk itself: nothing to route
         complete_route(uow, code, [], now)
+
+
+def acting_for_intake(uow: UnitOfWork, event: Mapping[str, Any], actor: Any) -> None:
+    """Audit records name the desk's officer the event reports, and the event as the origin."""
+    audit.acting(uow, audit.by_event(event, dict(actor or SYSTEM), type=event.get("type")))
 
 
 # --- events from intake ----------------------------------------------------------------------
@@ -77,6 +94,7 @@ def supplements_arrived(
     if repo.route(uow, code) is None:
         return
     steps = repo.lock_route_steps(uow, code)
+    acting_for_intake(uow, event, event["data"].get("actor"))
     waiting = [s for s in steps if s.status == steps_rules.AWAITING_SUPPLEMENT]
     resumed = [steps_rules.resume(s, now, calendar) for s in waiting]
     apply_effects(uow, registry, calendar, policy, resumed, now)
@@ -96,6 +114,7 @@ def dossier_ended(
     found = repo.route(uow, code, for_update=True)
     if found is None or found["status"] != "open":
         return
+    acting_for_intake(uow, event, event["data"].get("actor"))
     end_route(uow, registry, code, repo.steps(uow, code), "cancelled", now)
     uow.emit("route.cancelled", code, {"code": code, "at": iso(now), "reason": event["type"]})
 
@@ -117,6 +136,7 @@ def supplement_requested_at_desk(
     if repo.route(uow, data["code"]) is None:
         return
     steps = repo.lock_route_steps(uow, data["code"])
+    acting_for_intake(uow, event, data.get("actor"))
     effects = []
     for s in steps:
         if s.status in steps_rules.HELD:

@@ -7,6 +7,8 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from motcua_kit import access, audit
+from motcua_kit.access import Units
 from motcua_kit.auth import Officer
 from motcua_kit.db import UnitOfWork
 from motcua_kit.errors import ApiError, not_found
@@ -29,16 +31,11 @@ def route_view(
     registry: Registry,
     calendar: WorkCalendar,
     officer: Officer,
+    units: Units,
     code: str,
     now: datetime,
 ) -> dict[str, Any]:
-    found = repo.route(uow, code)
-    if found is None:
-        raise not_found(f"Không tìm thấy hồ sơ {code} trong điều phối liên thông")
-    steps = repo.steps(uow, code) + repo.archived(uow, code)
-    involved = {found["unit"], *(s.agency_code for s in steps)}
-    if officer.unit not in involved and not officer.has_any(("admin",)):
-        raise ApiError(403, "not_involved", "Đơn vị của cán bộ không tham gia giải quyết hồ sơ này")
+    found, steps = _visible_route(uow, officer, units, code)
     rows = control_slip(steps, registry, calendar, now)
     held = [s for s in steps if s.status in HELD]
     loads = workloads(uow, calendar, [s.agency_code for s in held])
@@ -57,16 +54,46 @@ def route_view(
     }
 
 
+def _visible_route(
+    uow: UnitOfWork, officer: Officer, units: Units, code: str
+) -> tuple[dict[str, Any], list[Any]]:
+    """The route and its steps (archived hand-overs too), for the units involved in it and
+    whoever oversees its receiving unit; 404 or 403 before anything of it is read out."""
+    found = repo.route(uow, code)
+    if found is None:
+        raise not_found(f"Không tìm thấy hồ sơ {code} trong điều phối liên thông")
+    steps = repo.steps(uow, code) + repo.archived(uow, code)
+    involved = {found["unit"], *(s.agency_code for s in steps)}
+    seen = officer.unit in involved or officer.agency in involved
+    if not seen and not access.oversees(officer, found["unit"], units):
+        raise ApiError(403, "not_involved", "Đơn vị của cán bộ không tham gia giải quyết hồ sơ này")
+    return found, steps
+
+
+def audit_view(uow: UnitOfWork, officer: Officer, units: Units, code: str) -> dict[str, Any]:
+    """The dossier's audit chain in routing, verified now; reading it is recorded after."""
+    _visible_route(uow, officer, units, code)
+    shown = audit.trail(uow, code)
+    audit.record_by(uow, code, "read.audit", audit.by_officer(officer), None)
+    return {"code": code, **shown}
+
+
 def _row(row: Any) -> dict[str, Any]:
     return {k: (iso(v) if isinstance(v, datetime) else v) for k, v in asdict(row).items()}
 
 
 def tasks_view(
-    uow: UnitOfWork, calendar: WorkCalendar, officer: Officer, agency_code: str, now: datetime
+    uow: UnitOfWork,
+    calendar: WorkCalendar,
+    officer: Officer,
+    units: Units,
+    agency_code: str,
+    now: datetime,
 ) -> dict[str, Any]:
     """An agency's open steps, soonest due first, each with its lateness risk (null while its
-    clock is stopped for supplements). Only the agency's own officers (or an admin) read them."""
-    if officer.unit != agency_code and not officer.has_any(("admin",)):
+    clock is stopped for supplements). Only the agency's own officers, or whoever oversees it,
+    read them."""
+    if not access.sees_agency(officer, agency_code, units):
         raise ApiError(403, "other_agency", "Chỉ xem được việc của cơ quan mình")
     tasks = repo.agency_tasks(uow, agency_code)
     load = workloads(uow, calendar, [agency_code])[agency_code]

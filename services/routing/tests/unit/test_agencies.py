@@ -72,7 +72,7 @@ def test_a_units_own_mapping_comes_before_the_default() -> None:
     data = copy.deepcopy(AGENCIES)
     data["agencies"].append(
         {
-            "code": "000.00.09.H38",
+            "code": "000.00.97.H38",
             "name": {"vi": "Ủy ban nhân dân xã Thạch Lạc", "en": "Thach Lac Commune"},
             "level": "commune",
             "parent": "000.00.00.H38",
@@ -81,13 +81,13 @@ def test_a_units_own_mapping_comes_before_the_default() -> None:
             "amqp_user": None,
         }
     )
-    data["assignments"]["000.00.09.H38"] = {"UBND_XA": "000.00.09.H38"}
+    data["assignments"]["000.00.97.H38"] = {"UBND_XA": "000.00.97.H38"}
     registry = registry_from_data(data)
 
-    assert registry.for_kind("UBND_XA", "000.00.09.H38").code == "000.00.09.H38"
+    assert registry.for_kind("UBND_XA", "000.00.97.H38").code == "000.00.97.H38"
     assert registry.for_kind("UBND_XA", "elsewhere").code == DEMO_UNIT
     # Kinds the unit does not map fall back to the default.
-    assert registry.for_kind("BHXH", "000.00.09.H38").code == "BHXH.H38"
+    assert registry.for_kind("BHXH", "000.00.97.H38").code == "BHXH.H38"
 
 
 def test_unknown_agencies_and_kinds_raise_unknown_agency() -> None:
