@@ -19,6 +19,8 @@ import yaml
 from intake.domain import dossier as life
 from intake.routing_events import _agency
 from jsonschema import Draft7Validator, FormatChecker
+from motcua_kit import audit
+from motcua_kit.audit_chain import GENESIS, checkpoint_hash
 from motcua_kit.auth import Officer
 from motcua_kit.events import CONTENT_TYPE, new_event, parse_event
 from motcua_kit.workcal import VN_TZ, WorkCalendar
@@ -70,7 +72,15 @@ NOTIFICATION_TYPES = (
 )
 COMMAND_TYPES = ("task.assigned", "task.withdrawn")
 REPLY = "agency.reply"
-EVENT_TYPES = (*INTAKE_TYPES, *ROUTING_TYPES, *NOTIFICATION_TYPES, *COMMAND_TYPES, REPLY)
+AUDIT_TYPES = (audit.CHECKPOINT_EVENT,)  # published by every service on its own exchange
+EVENT_TYPES = (
+    *INTAKE_TYPES,
+    *ROUTING_TYPES,
+    *NOTIFICATION_TYPES,
+    *COMMAND_TYPES,
+    REPLY,
+    *AUDIT_TYPES,
+)
 
 FORMATS = FormatChecker()
 
@@ -192,7 +202,11 @@ DATA: dict[str, dict[str, Any]] = {
         },
         "documents": [{"code": "to-khai-lien-thong", "copies": 1}],
         "received_by": OFFICER,
-        "lookup": {"url": f"https://desk.example/lookup/{CODE}", "pin": "048213"},
+        "lookup": {
+            "url": f"https://desk.example/lookup/{CODE}",
+            "link": f"https://desk.example/lookup/{CODE}?t=Zk3q9aXo0bR2LwVt7nUe1c",
+            "pin": "048213",
+        },
     },
     "dossier.supplement_requested": {
         **TRANSITION,
@@ -369,6 +383,26 @@ DATA[REPLY] = {
     "officer_id": "ca-01",
     "officer_name": "Lê Văn Nam",
 }
+
+
+def _checkpoint_data() -> dict[str, Any]:
+    """As `audit.checkpoint` builds it."""
+    at = datetime(2025, 7, 2, 2, 20, tzinfo=UTC)
+    heads = [
+        {"chain": CODE, "seq": 7, "hash": "9f" * 32},
+        {"chain": f"unit:{UNIT}", "seq": 3, "hash": "0a" * 32},
+    ]
+    digest = checkpoint_hash(1, at, heads, GENESIS)
+    return {
+        "checkpoint": 1,
+        "at": at.isoformat(),
+        "heads": heads,
+        "prev_hash": GENESIS,
+        "hash": digest,
+    }
+
+
+DATA[audit.CHECKPOINT_EVENT] = _checkpoint_data()
 OPTIONAL = {REPLY: {"note", "officer_id", "officer_name"}}
 
 # --- realistic notification events: its workflow run against a stand-in unit of work ------------
@@ -543,6 +577,8 @@ def example(event_type: str, **data_changes: Any) -> dict[str, Any]:
         event = new_event("agency", REPLY, CODE, data)
         del event["dataschema"]
         return {**event, "source": "/agencies/CA.H38.08"}
+    if event_type in AUDIT_TYPES:  # about the service's audit trail, any service
+        return new_event("intake", event_type, "checkpoint/1", data)
     if event_type in NOTIFICATION_TYPES:  # about a dossier, a delivery or a webhook subscriber
         return new_event("notification", event_type, NOTIFICATION_SUBJECTS[event_type], data)
     source = "intake" if event_type.startswith("dossier.") else "routing"
@@ -693,6 +729,16 @@ def documented(doc: dict[str, Any], pattern: str) -> set[str]:
 
 def test_only_the_listed_types_are_documented(doc: dict[str, Any]) -> None:
     assert set(messages(doc)) == set(EVENT_TYPES)
+
+
+def test_the_kit_emits_exactly_the_documented_audit_events(doc: dict[str, Any]) -> None:
+    in_code = literals(REPO / "kit" / "motcua_kit", r"audit\.[a-z_]+") - {"audit.py"}
+    assert in_code == documented(doc, r"audit\.[a-z_]+") == set(AUDIT_TYPES)
+    channel = doc["channels"][audit.CHECKPOINT_EVENT]
+    for service in ("intake", "routing", "notification", "reporting"):
+        assert f"`{service}.events`" in channel["description"]
+    wrong = example(audit.CHECKPOINT_EVENT, hash="not-a-hash")
+    assert errors(doc, wrong) != []
 
 
 def test_routing_emits_exactly_the_documented_step_and_route_events(doc: dict[str, Any]) -> None:
