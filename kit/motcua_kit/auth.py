@@ -132,10 +132,11 @@ class KeySet:
 
     def key_for(self, kid: str | None) -> Any:
         now = time.monotonic()
-        if not self._keys or now - self._fetched_at > self.cache_seconds:
-            self._refresh(now)
-        elif kid not in self._keys and now - self._fetched_at > self.min_refresh_seconds:
-            self._refresh(now)  # a key we have not seen: the provider may have rotated
+        seen = self._fetched_at
+        if not self._keys or now - seen > self.cache_seconds:
+            self._refresh(now, seen)
+        elif kid not in self._keys and now - seen > self.min_refresh_seconds:
+            self._refresh(now, seen)  # a key we have not seen: the provider may have rotated
         if kid is None and len(self._keys) == 1:
             return next(iter(self._keys.values()))
         key = self._keys.get(kid or "")
@@ -143,8 +144,10 @@ class KeySet:
             raise ApiError(401, "unknown_key", "Mã xác thực được ký bằng khóa không được công bố")
         return key
 
-    def _refresh(self, now: float) -> None:
+    def _refresh(self, now: float, seen: float) -> None:
         with self._lock:
+            if self._fetched_at != seen and self._keys:
+                return  # another request fetched them while this one waited for the lock
             try:
                 url = self.jwks_url or self._discover()
                 response = requests.get(url, timeout=self.timeout)

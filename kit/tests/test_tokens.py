@@ -179,3 +179,23 @@ def test_claim_names_are_configurable(issuer):
 def test_from_config_needs_an_issuer():
     with pytest.raises(ValueError, match="OIDC_ISSUER"):
         TokenVerifier.from_config({})
+
+
+def test_concurrent_requests_fetch_the_keys_once(issuer, monkeypatch):
+    import eventlet
+    import motcua_kit.auth as auth
+
+    fetched: list[str] = []
+    real_get = auth.requests.get
+
+    def counting_get(url, **kwargs):
+        fetched.append(url)
+        return real_get(url, **kwargs)
+
+    monkeypatch.setattr(auth.requests, "get", counting_get)
+    verifier = TokenVerifier(issuer.url)
+    pool = eventlet.GreenPool()
+    tokens = [officer_token(issuer) for _ in range(10)]
+    officers = list(pool.imap(lambda t: verifier.verify(f"Bearer {t}"), tokens))
+    assert [o.unit for o in officers] == ["U1"] * 10
+    assert len(fetched) == 2, fetched  # the discovery document and the JWKS, once
