@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from typing import Any
 
@@ -84,9 +86,17 @@ def test_a_query_larger_than_the_socket_buffer_is_sent(kittest_database, monkeyp
 
     monkeypatch.setattr(cooperative.select, "select", counting_select)
     with psycopg.connect(kittest_database) as conn:
-        row = conn.execute("SELECT length(%s::text)", ("x" * 8_000_000,)).fetchone()
+        # A small send buffer, so that sending fills it whatever the server's pace (with the
+        # default buffers a fast server sometimes read it all without the client ever waiting).
+        sock = socket.socket(fileno=os.dup(conn.fileno()))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        sock.close()  # the duplicate only: the option stays on the connection's socket
+        for _ in range(5):
+            row = conn.execute("SELECT length(%s::text)", ("x" * 8_000_000,)).fetchone()
+            assert row == (8_000_000,)
+            if selects:
+                break
 
-    assert row == (8_000_000,)
     assert selects > 0, "the query never waited to write: the case is not exercised"
 
 
