@@ -4,7 +4,13 @@ Files are named `NNN_what_it_does.sql`. The kit's own migrations (outbox, inbox)
 every service database as component "kit", then the service's as its own component. Each file
 runs in its own transaction and is recorded in `schema_migrations`.
 
-    python -m motcua_kit.migrate --database-url postgresql://... --service intake
+    python -m motcua_kit.migrate --database-url postgresql://... --service intake \
+        [--grant-to motcua_intake]
+
+`--grant-to ROLE` then gives the role the service runs as (not the owner that migrates) what it
+needs and no more: reading and writing its tables, but only SELECT and INSERT on the audit trail,
+so that the service's own login can neither change an audit record nor disable the triggers
+that guard them (only the owner may). Run it again after each migration.
 """
 
 from __future__ import annotations
@@ -95,14 +101,47 @@ def migrate_service(url: str, service: str, directory: Path) -> list[Migration]:
     return apply(url, discover("kit", KIT_MIGRATIONS) + discover(service, directory))
 
 
+APPEND_ONLY = ("audit_records", "audit_checkpoints")
+
+
+def grant_service_role(url: str, role: str) -> None:
+    """The service's own role: DML on its tables, SELECT + INSERT only on the audit trail."""
+    with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+        tables = [
+            str(row[0])
+            for row in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+            )
+        ]
+        who = sql.Identifier(role)
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(who))
+        conn.execute(
+            sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {}").format(who)
+        )
+        for table in tables:
+            name = sql.Identifier(table)
+            if table in APPEND_ONLY:
+                conn.execute(sql.SQL("REVOKE ALL ON {} FROM {}").format(name, who))
+                conn.execute(sql.SQL("GRANT SELECT, INSERT ON {} TO {}").format(name, who))
+            else:
+                conn.execute(
+                    sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO {}").format(name, who)
+                )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--service", required=True)
     parser.add_argument("--dir", required=True, help="the service's migrations folder")
+    parser.add_argument(
+        "--grant-to", metavar="ROLE", help="the role the service runs as (see above)"
+    )
     args = parser.parse_args(argv)
     try:
         done = migrate_service(args.database_url, args.service, Path(args.dir))
+        if args.grant_to:
+            grant_service_role(args.database_url, args.grant_to)
     except psycopg.OperationalError as exc:
         from motcua_kit.preflight import explain_postgres
 

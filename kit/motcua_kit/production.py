@@ -137,6 +137,12 @@ def _databases(config: dict[str, Any]) -> list[str]:
         except psycopg.Error:  # a malformed URL: say so instead of a traceback
             found.append(f"{key} is not a PostgreSQL connection URL")
             continue
+        if (conninfo_to_dict(url).get("user") or "") == "postgres":
+            found.append(
+                f"{key} logs in as the superuser postgres: give the service a role of its own"
+                " (python -m motcua_kit.migrate --grant-to, docs/security.md), which cannot"
+                " change the audit trail"
+            )
         if mode not in TLS_SSLMODES:
             found.append(
                 f"{key} must ask for TLS: add sslmode=require (or verify-ca, verify-full);"

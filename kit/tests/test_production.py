@@ -53,6 +53,7 @@ def test_a_production_configuration_passes():
         ("AMQP_URI", "amqps://motcua:motcua-dev@rabbitmq/motcua", "development default"),
         ("DATABASE_URL", "postgresql://intake@db.agency.gov.vn/motcua_intake", "sslmode"),
         ("DATABASE_URL", "postgresql://intake@db/motcua_intake?sslmode=prefer", "sslmode=prefer"),
+        ("DATABASE_URL", "postgresql://postgres@db/motcua_intake?sslmode=require", "superuser"),
         ("REPORTING_DATABASE_URL", "host=db dbname=r sslmode=disable", "sslmode=disable"),
         ("PUBLIC_BASE_URL", "http://motcua.agency.gov.vn", "https://"),
     ],
@@ -78,7 +79,9 @@ def test_every_problem_at_once():
     )
     for setting in ("LOOKUP_PIN_KEY", "OIDC_ISSUER", "AMQP_URI", "DATABASE_URL", "PUBLIC_BASE_URL"):
         assert named(problems, setting), (setting, problems)
-    assert len(problems) == 7, problems  # issuer: http and local; broker: TLS and guest
+    assert len(problems) == 8, (
+        problems
+    )  # issuer: http, local; broker: TLS, guest; db: TLS, superuser
 
 
 def test_intake_development_key_is_a_known_default():

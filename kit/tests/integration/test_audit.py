@@ -14,7 +14,7 @@ from typing import Any
 import eventlet
 import psycopg
 import pytest
-from motcua_kit import audit, db
+from motcua_kit import audit, db, migrate
 from motcua_kit.audit_chain import record_hash
 from motcua_kit.db import UnitOfWork
 from motcua_kit.testing import PG_URL, create_migrated_database, drop_database, sql_runner
@@ -180,6 +180,44 @@ def test_the_database_refuses_changes_even_to_a_superuser(database: str, stateme
             with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
                 conn.execute(statement)
     assert len(rows(database, "A-1")) == 2
+
+
+@pytest.fixture
+def service_role(database: str) -> Iterator[str]:
+    """The login a service runs as in production: not the owner, granted by the migrator."""
+    role = f"motcua_test_svc_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+    migrate.grant_service_role(database, role)
+    yield psycopg.conninfo.make_conninfo(database, user=role)
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+def test_the_services_own_role_appends_and_can_do_nothing_else(service_role: str) -> None:
+    fill(service_role, {"A-1": 2})  # records written as the service would write them
+    with pool_of(service_role) as pool, transaction(pool) as uow:
+        audit.checkpoint(uow, T0)
+        uow.execute("UPDATE outbox_events SET published_at = now()")  # its own tables: its own
+    for statement in (
+        "UPDATE audit_records SET action = 'x'",
+        "DELETE FROM audit_records",
+        "TRUNCATE audit_records",
+        "DELETE FROM audit_checkpoints",
+        "ALTER TABLE audit_records DISABLE TRIGGER audit_records_append_only",
+        "DROP TABLE audit_records",
+    ):
+        # refused by the grants and ownership, before any trigger is asked
+        with (
+            psycopg.connect(service_role, autocommit=True) as conn,
+            pytest.raises(
+                psycopg.errors.InsufficientPrivilege, match="permission denied|must be owner"
+            ),
+        ):
+            conn.execute(statement)
+    assert len(rows(service_role, "A-1")) == 2
+    assert breaks(service_role) == []
 
 
 # --- tampering with a copy ----------------------------------------------------------------------
