@@ -182,7 +182,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             stack.url("notification") + "/webhooks",
             json={
                 "name": "Hệ thống thử nghiệm",
-                "url": "https://he-thong-khac.example/hook",
+                "url": "https://simulator.motcua.invalid/delivered",  # test mode, no DNS
                 "event_types": ["dossier.withdrawn"],
             },
             headers=stack.auth("admin", "000.00.00.H38"),
@@ -251,7 +251,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "apology"): {"reason": "Cần xác minh thêm", "new_date": "2027-01-15"},
     ("POST", "webhooks"): {
         "name": "Hệ thống khác",
-        "url": "https://he-thong-khac.example/b",
+        "url": "https://simulator.motcua.invalid/delivered",
         "event_types": ["dossier.withdrawn"],
     },
     ("POST", "preview"): {"facts": {}},

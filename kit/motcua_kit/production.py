@@ -39,6 +39,7 @@ DEV_DEFAULTS = frozenset(
 REQUIRED_SECRETS = {
     "LOOKUP_PIN_KEY": "the key of the citizens' lookup PINs and links (32 random bytes)",
     "SMS_REPORT_TOKEN": "the token the SMS gateway sends with delivery reports",
+    "WEBHOOK_SECRET_KEY": "the key that encrypts webhook subscribers' signing secrets",
 }
 SECRET_SUFFIXES = ("_KEY", "_TOKEN", "_SECRET", "_PASSWORD")
 TLS_SSLMODES = ("require", "verify-ca", "verify-full")

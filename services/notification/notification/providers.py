@@ -7,10 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from motcua_kit import production
 from motcua_kit.config import setting
 from nameko.extensions import DependencyProvider
 
+from notification.adapters.egress import Guard, parse_networks
 from notification.adapters.email import TLS_MODES, Envelope, FolderSender, SmtpSender
+from notification.adapters.secrets import SecretBox
 from notification.adapters.sms import DEFAULT_PAYLOAD, FileGateway, HttpGateway, TextMessage
 from notification.adapters.webhook import WebhookPoster
 from notification.domain.directory import Directory, directory_from_data
@@ -90,7 +93,17 @@ def channels_from_config(config: dict[str, Any]) -> ChannelSet:
         sms = FileGateway(Path(setting(config, "SMS_FILE", ".run/sms.jsonl")))
     else:
         raise ValueError(f"SMS_TRANSPORT must be http or file, got {transport!r}")
-    webhook = WebhookPoster(timeout=float(setting(config, "WEBHOOK_TIMEOUT", 10)))
+    allowed = parse_networks(setting(config, "WEBHOOK_ALLOWED_NETWORKS", ""))
+    if allowed and production.is_production(config):
+        raise ValueError(
+            "WEBHOOK_ALLOWED_NETWORKS is for development and tests only: in production it would"
+            " let webhooks reach internal addresses; leave it empty"
+        )
+    webhook = WebhookPoster(
+        timeout=float(setting(config, "WEBHOOK_TIMEOUT", 10)),
+        guard=Guard(allowed),
+        secrets=SecretBox.from_setting(setting(config, "WEBHOOK_SECRET_KEY", "")),
+    )
     return ChannelSet(email, sms, webhook)
 
 

@@ -108,6 +108,9 @@ def notification_config(
             "WEBHOOK_SUSPEND_AFTER": 3,
             "OPERATOR_EMAIL": "operator@test.invalid",
             "SEND_LEASE_SECONDS": 30,
+            # The recorder plays every subscriber on 127.0.0.1: tests only, never in production.
+            "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
+            "WEBHOOK_SECRET_KEY": "test-webhook-secret-key",
         }
     )
     return config

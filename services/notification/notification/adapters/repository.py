@@ -240,13 +240,29 @@ def pending_by_channel(uow: UnitOfWork, now: datetime) -> list[dict[str, Any]]:
 
 def create_subscriber(uow: UnitOfWork, values: dict[str, Any]) -> dict[str, Any]:
     row = uow.fetchone(
-        "INSERT INTO webhook_subscribers (id, name, url, event_types, secret, created_by)"
-        " VALUES (%(id)s, %(name)s, %(url)s, %(event_types)s, %(secret)s, %(created_by)s)"
+        "INSERT INTO webhook_subscribers (id, name, url, event_types, secret_encrypted, created_by)"
+        " VALUES (%(id)s, %(name)s, %(url)s, %(event_types)s, %(secret_encrypted)s,"
+        " %(created_by)s)"
         " RETURNING *",
         values,
     )
     assert row is not None
     return row
+
+
+def clear_secrets(uow: UnitOfWork) -> list[dict[str, Any]]:
+    """Subscribers whose secret is still in clear (from before migration 002), locked."""
+    return uow.fetchall(
+        "SELECT id, secret_clear FROM webhook_subscribers WHERE secret_clear IS NOT NULL"
+        " FOR UPDATE SKIP LOCKED"
+    )
+
+
+def store_sealed_secret(uow: UnitOfWork, subscriber_id: Any, sealed: str) -> None:
+    uow.execute(
+        "UPDATE webhook_subscribers SET secret_encrypted = %s, secret_clear = NULL WHERE id = %s",
+        (sealed, subscriber_id),
+    )
 
 
 def subscriber(uow: UnitOfWork, subscriber_id: str, lock: bool = False) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ from notification.workflow.views import (
 from notification.workflow.webhooks import (
     delete_subscriber,
     redrive,
+    seal_clear_secrets,
     show_subscriber,
     subscribe,
     subscriber_list,
@@ -28,6 +29,7 @@ __all__ = [
     "preview",
     "redrive",
     "refresh_gauges",
+    "seal_clear_secrets",
     "show_subscriber",
     "sms_report",
     "subscribe",

@@ -157,7 +157,12 @@ def attempt(
                 return simulated
             event = json.loads(delivery["body"])
             return channels.webhook.send(
-                Call(delivery_id, subscriber["url"], subscriber["secret"], event)
+                Call(
+                    delivery_id,
+                    subscriber["url"],
+                    channels.webhook.signing_secret(subscriber),
+                    event,
+                )
             )
         simulated = simulator.simulate(channel, delivery["recipient"])
         if simulated:

@@ -9,14 +9,28 @@ from typing import Any
 
 from motcua_kit.auth import Officer
 from motcua_kit.db import UnitOfWork
-from motcua_kit.errors import not_found
+from motcua_kit.errors import ApiError, Problem, not_found
 
 from notification.adapters import repository as repo
+from notification.adapters.egress import Refused
+from notification.adapters.webhook import WebhookPoster
 from notification.domain.masking import mask_url
 
 
-def subscribe(uow: UnitOfWork, officer: Officer, body: dict[str, Any]) -> dict[str, Any]:
-    """The secret is shown in this answer only; it signs every delivery to the subscriber."""
+def subscribe(
+    uow: UnitOfWork, poster: WebhookPoster, officer: Officer, body: dict[str, Any]
+) -> dict[str, Any]:
+    """The secret is shown in this answer only; it signs every delivery to the subscriber and is
+    stored encrypted. The URL must reach a public address (checked again at every delivery)."""
+    try:
+        poster.guard.check_subscription(body["url"])
+    except Refused as exc:
+        raise ApiError(
+            422,
+            "url_refused",
+            "Địa chỉ nhận webhook không được chấp nhận",
+            problems=[Problem("url", exc.code, exc.message)],
+        ) from None
     secret = body.get("secret") or secrets.token_urlsafe(32)
     row = repo.create_subscriber(
         uow,
@@ -25,11 +39,19 @@ def subscribe(uow: UnitOfWork, officer: Officer, body: dict[str, Any]) -> dict[s
             "name": body["name"],
             "url": body["url"],
             "event_types": sorted(set(body["event_types"])),
-            "secret": secret,
+            "secret_encrypted": poster.secrets.seal(secret),
             "created_by": officer.id,
         },
     )
     return {**public_view(row), "secret": secret}
+
+
+def seal_clear_secrets(uow: UnitOfWork, poster: WebhookPoster) -> int:
+    """Encrypt the secrets still stored in clear (rows from before migration 002)."""
+    rows = repo.clear_secrets(uow)
+    for row in rows:
+        repo.store_sealed_secret(uow, row["id"], poster.secrets.seal(row["secret_clear"]))
+    return len(rows)
 
 
 def subscriber_list(uow: UnitOfWork) -> dict[str, Any]:

@@ -20,7 +20,7 @@ SMS_REPORT_TOKEN = "test-sms-report-token"  # conftest's (a conftest cannot be i
 SAMPLE_CODE = "000.00.08.H38-250702-0001"  # domain/samples.py
 GOOD = {
     "name": "Hệ thống hộ tịch",
-    "url": "https://hotich.example.gov.vn/events",
+    "url": "https://simulator.motcua.invalid/delivered",  # test mode: accepted without DNS
     "event_types": ["dossier.received"],
 }
 

@@ -7,7 +7,7 @@ Every request (except to /_control...) is appended to FILE as one JSON line:
 "body" (text, utf-8), "at" (unix time of arrival), "status" (what it was answered)}.
 
 Program a path with `POST /_control` and a JSON body
-    {"path": "/sms", "responses": [503, 503, 200], "body": {...}, "delay": 0}
+    {"path": "/sms", "responses": [503, 503, 200], "body": {...}, "delay": 0, "headers": {}}
 statuses are used in order and the last one repeats; `body` is the JSON answered (default
 {"id": "<a new uuid4>"}); `delay` is seconds to wait before answering. An unprogrammed path
 answers 200. `GET /_control/health` answers 200. Prints "ready" once listening; SIGTERM or
@@ -39,6 +39,7 @@ class Program:
     body: Any = None
     delay: float = 0.0
     used: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
 
     def next_status(self) -> int:
         status = self.responses[min(self.used, len(self.responses) - 1)]
@@ -55,16 +56,21 @@ class State:
     def program(self, spec: dict[str, Any]) -> None:
         path = spec["path"]
         responses = [int(s) for s in spec.get("responses") or [200]]
-        program = Program(responses, spec.get("body"), float(spec.get("delay") or 0))
+        program = Program(
+            responses,
+            spec.get("body"),
+            float(spec.get("delay") or 0),
+            headers=dict(spec.get("headers") or {}),
+        )
         with self.lock:
             self.programs[path] = program
 
-    def answer(self, path: str) -> tuple[int, Any, float]:
+    def answer(self, path: str) -> tuple[int, Any, float, dict[str, str]]:
         with self.lock:
             program = self.programs.get(path)
             if program is None:
-                return 200, None, 0.0
-            return program.next_status(), program.body, program.delay
+                return 200, None, 0.0, {}
+            return program.next_status(), program.body, program.delay, program.headers
 
     def record(self, entry: dict[str, Any]) -> None:
         line = json.dumps(entry, ensure_ascii=False) + "\n"
@@ -90,7 +96,7 @@ class Handler(BaseHTTPRequestHandler):
         if parts.path == CONTROL or parts.path.startswith(CONTROL + "/"):
             self._control(parts.path, body)
             return
-        status, answer, delay = self.state.answer(parts.path)
+        status, answer, delay, extra = self.state.answer(parts.path)
         self.state.record(
             {
                 "method": self.command,
@@ -104,7 +110,7 @@ class Handler(BaseHTTPRequestHandler):
         )
         if delay:
             time.sleep(delay)
-        self._send(status, answer if answer is not None else {"id": str(uuid.uuid4())})
+        self._send(status, answer if answer is not None else {"id": str(uuid.uuid4())}, extra)
 
     def _control(self, path: str, body: bytes) -> None:
         if self.command == "GET" and path == CONTROL + "/health":
@@ -133,11 +139,13 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def _send(self, status: int, payload: Any) -> None:
+    def _send(self, status: int, payload: Any, extra: dict[str, str] | None = None) -> None:
         data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
+            for name, value in (extra or {}).items():  # e.g. Location of a programmed redirect
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)

@@ -128,8 +128,15 @@ class HttpRecorder(_Server):
         responses: list[int],
         body: dict[str, Any] | list[Any] | None = None,
         delay: float = 0,
+        headers: dict[str, str] | None = None,
     ) -> None:
-        spec = {"path": path, "responses": responses, "body": body, "delay": delay}
+        spec = {
+            "path": path,
+            "responses": responses,
+            "body": body,
+            "delay": delay,
+            "headers": headers or {},
+        }
         request = urllib.request.Request(  # noqa: S310 - our own http://127.0.0.1 URL
             self.url + "/_control",
             data=json.dumps(spec).encode(),
