@@ -253,6 +253,22 @@ def _dossier_for(uow: UnitOfWork, officer: Officer, code: str) -> Dossier:
     return dossier
 
 
+def _party(officer: Officer, dossier: Dossier) -> life.Party:
+    """The officer (or a system, for its own unit) as the rules see them."""
+    return life.Party(
+        receiving_unit=officer.unit == dossier.unit,
+        agencies=frozenset(a for a in (officer.unit, officer.agency) if a),
+    )
+
+
+def _may(
+    uow: UnitOfWork, officer: Officer, dossier: Dossier, action: str, *, desk_only: bool = False
+) -> None:
+    life.require_party(
+        _party(officer, dossier), repo.route_steps(uow, dossier.code), action, desk_only=desk_only
+    )
+
+
 def apply_change(
     uow: UnitOfWork, officer: Officer, change: Change, now: datetime, details: dict[str, Any]
 ) -> dict[str, Any]:
@@ -305,8 +321,13 @@ def request_supplement(
     code: str,
     body: dict[str, Any],
     now: datetime,
+    *,
+    by_route: bool = False,
 ) -> dict[str, Any]:
+    """`by_route`: routing reports it (it checked that the agency holds the step)."""
     dossier = _dossier_for(uow, officer, code)
+    if not by_route:
+        _may(uow, officer, dossier, "yêu cầu bổ sung hồ sơ")
     change = life.request_supplement(dossier, calendar, now, body["missing"])
     return apply_change(uow, officer, change, now, {"reason": body["reason"]})
 
@@ -319,39 +340,72 @@ def receive_supplements(
     body: dict[str, Any],
     now: datetime,
 ) -> dict[str, Any]:
-    change = life.supplement(_dossier_for(uow, officer, code), calendar, now)
+    dossier = _dossier_for(uow, officer, code)
+    _may(uow, officer, dossier, "nhận hồ sơ bổ sung", desk_only=True)
+    change = life.supplement(dossier, calendar, now)
     return apply_change(
         uow, officer, change, now, {"documents": body["documents"], "note": body.get("note")}
     )
 
 
 def refuse(
-    uow: UnitOfWork, officer: Officer, code: str, body: dict[str, Any], now: datetime
+    uow: UnitOfWork,
+    officer: Officer,
+    code: str,
+    body: dict[str, Any],
+    now: datetime,
+    *,
+    by_route: bool = False,
 ) -> dict[str, Any]:
-    return apply_change(
-        uow, officer, life.refuse(_dossier_for(uow, officer, code), body["reason"]), now, {}
-    )
+    dossier = _dossier_for(uow, officer, code)
+    if not by_route:
+        _may(uow, officer, dossier, "từ chối giải quyết hồ sơ")
+    return apply_change(uow, officer, life.refuse(dossier, body["reason"]), now, {})
 
 
 def withdraw(
     uow: UnitOfWork, officer: Officer, code: str, body: dict[str, Any], now: datetime
 ) -> dict[str, Any]:
-    return apply_change(
-        uow, officer, life.withdraw(_dossier_for(uow, officer, code), body["reason"]), now, {}
-    )
+    dossier = _dossier_for(uow, officer, code)
+    _may(uow, officer, dossier, "nhận đơn rút hồ sơ", desk_only=True)
+    return apply_change(uow, officer, life.withdraw(dossier, body["reason"]), now, {})
 
 
 def result_ready(
     uow: UnitOfWork, officer: Officer, code: str, body: dict[str, Any], now: datetime
 ) -> dict[str, Any]:
-    change = life.result_ready(_dossier_for(uow, officer, code), now, body)
+    """An officer marks the result ready (the rule is the domain's: life.result_ready)."""
+    dossier = _dossier_for(uow, officer, code)
+    change = life.result_ready(
+        dossier,
+        now,
+        body,
+        routed=repo.has_route(uow, code),
+        steps=repo.route_steps(uow, code),
+        party=_party(officer, dossier),
+    )
     return apply_change(uow, officer, change, now, {})
+
+
+def route_completed(
+    uow: UnitOfWork, agency: Officer, code: str, body: dict[str, Any], now: datetime
+) -> dict[str, Any] | None:
+    """Routing completed the route: the result is ready. A procedure without a route is
+    completed by routing at once (nothing to hand over); its result is the desk's to mark."""
+    dossier = repo.load_dossier(uow, code, for_update=True)
+    if dossier is None:
+        raise not_found(f"Không tìm thấy hồ sơ {code}")
+    if not repo.has_route(uow, code):
+        return None
+    return apply_change(uow, agency, life.route_completed(dossier, now, body), now, {})
 
 
 def return_result(
     uow: UnitOfWork, officer: Officer, code: str, body: dict[str, Any], now: datetime
 ) -> dict[str, Any]:
-    change = life.return_result(_dossier_for(uow, officer, code), now, body["method"])
+    dossier = _dossier_for(uow, officer, code)
+    _may(uow, officer, dossier, "trả kết quả", desk_only=True)
+    change = life.return_result(dossier, now, body["method"])
     return apply_change(uow, officer, change, now, {"note": body.get("note")})
 
 

@@ -56,8 +56,19 @@ def step_assigned(uow: UnitOfWork, event: Mapping[str, Any], now: datetime) -> N
         "due_at": data.get("due_at"),
     }
     repo.set_current_step(uow, dossier.code, current)
+    steps = life.track_step(repo.route_steps(uow, dossier.code), life.STEP_OPEN, dict(data))
+    repo.set_route_steps(uow, dossier.code, steps)
     repo.record_action(uow, dossier.code, "transferred", _agency(data).as_actor(), now, current)
     audit.record_by(uow, dossier.code, event["type"], by, now, current)  # what routing reported
+
+
+def step_moved(uow: UnitOfWork, event: Mapping[str, Any], status: str) -> None:
+    """Keep the steps routing reports (which agency holds what now): the desk's rules read them."""
+    data = event["data"]
+    if repo.load_dossier(uow, data["code"], for_update=True) is None:
+        return
+    steps = repo.route_steps(uow, data["code"])
+    repo.set_route_steps(uow, data["code"], life.track_step(steps, status, dict(data)))
 
 
 def agency_asks_supplement(
@@ -70,7 +81,9 @@ def agency_asks_supplement(
     body = {"missing": data.get("missing") or [], "reason": data.get("reason") or ""}
     _acting(uow, event)
     try:
-        desk.request_supplement(uow, calendar, _agency(data), data["code"], body, now)
+        desk.request_supplement(
+            uow, calendar, _agency(data), data["code"], body, now, by_route=True
+        )
     except ApiError as exc:
         raise _as_permanent(exc) from exc
 
@@ -79,7 +92,8 @@ def route_refused(uow: UnitOfWork, event: Mapping[str, Any], now: datetime) -> N
     data = event["data"]
     _acting(uow, event)
     try:
-        desk.refuse(uow, _agency(data), data["code"], {"reason": data.get("reason") or ""}, now)
+        body = {"reason": data.get("reason") or ""}
+        desk.refuse(uow, _agency(data), data["code"], body, now, by_route=True)
     except ApiError as exc:
         raise _as_permanent(exc) from exc
 
@@ -96,7 +110,7 @@ def route_completed(uow: UnitOfWork, event: Mapping[str, Any], now: datetime) ->
     }
     _acting(uow, event)
     try:
-        desk.result_ready(uow, _agency(data), data["code"], body, now)
+        desk.route_completed(uow, _agency(data), data["code"], body, now)
     except ApiError as exc:
         raise _as_permanent(exc) from exc
 

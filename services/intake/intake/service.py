@@ -17,6 +17,7 @@ from nameko.dependency_providers import Config
 from werkzeug.wrappers import Request, Response
 
 from intake import catalogue_view, citizen, desk, own_dossiers, receipts, routing_events
+from intake.domain import dossier as life
 from intake.domain.lookup import Pins
 from intake.schemas import (
     CitizenReceiptQuerySchema,
@@ -231,6 +232,14 @@ class IntakeService(ops.OpsEndpoints):
     @consume("routing", "step.reassigned")
     def on_step_reassigned(self, event: dict[str, Any]) -> None:
         routing_events.step_assigned(self.db, event, self.now())
+
+    @consume("routing", "step.completed")
+    def on_step_completed(self, event: dict[str, Any]) -> None:
+        routing_events.step_moved(self.db, event, life.STEP_DONE)
+
+    @consume("routing", "step.returned")
+    def on_step_returned(self, event: dict[str, Any]) -> None:
+        routing_events.step_moved(self.db, event, life.STEP_PENDING)
 
     @consume("routing", "step.supplement_requested")
     def on_supplement_requested(self, event: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import eventlet
+import psycopg
 import pytest
 from intake.catalogue_loader import load as load_catalogue
 from intake.service import IntakeService
@@ -24,17 +25,39 @@ from motcua_kit.testing import (
     wait_outbox_drained,
 )
 from motcua_kit.workcal import WorkCalendar
+from psycopg.types.json import Jsonb
 from requests.adapters import HTTPAdapter
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 REPO = Path(__file__).resolve().parents[3]
 
 
+DESK_ONLY = "9.000986"  # tests only: the birth bundle's papers, decided at the desk (no route)
+
+
 @pytest.fixture(scope="session")
 def intake_database(migrated_database: Callable[[str, Path], str]) -> str:
     url = migrated_database("intake", MIGRATIONS)
     load_catalogue(url)
+    add_desk_only_procedure(url)
     return url
+
+
+def add_desk_only_procedure(url: str) -> None:
+    """A procedure without a route (the receiving unit decides it itself), for the tests of
+    a result marked at the desk: the seeded catalogue routes every procedure."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT version, valid_from, entry FROM procedures WHERE code = '2.000986' "
+            "ORDER BY version DESC LIMIT 1"
+        ).fetchone()
+        assert row is not None
+        entry = {**row[2], "code": DESK_ONLY, "route": {"stages": []}}
+        conn.execute(
+            "INSERT INTO procedures (code, version, valid_from, entry) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT DO NOTHING",
+            (DESK_ONLY, row[0], row[1], Jsonb(entry)),
+        )
 
 
 @pytest.fixture

@@ -237,6 +237,27 @@ def set_current_step(uow: UnitOfWork, code: str, current: dict[str, Any] | None)
     uow.execute("UPDATE dossiers SET current_step = %s WHERE code = %s", (value, code))
 
 
+def route_steps(uow: UnitOfWork, code: str) -> dict[str, Any]:
+    """The steps routing has reported (migration 004), keyed by step id."""
+    row = uow.fetchone("SELECT route_steps FROM dossiers WHERE code = %s", (code,))
+    return dict(row["route_steps"] or {}) if row else {}
+
+
+def set_route_steps(uow: UnitOfWork, code: str, steps: dict[str, Any]) -> None:
+    uow.execute("UPDATE dossiers SET route_steps = %s WHERE code = %s", (Jsonb(steps), code))
+
+
+def has_route(uow: UnitOfWork, code: str) -> bool:
+    """Whether the dossier's procedure version has a route for routing (any stage)."""
+    row = uow.fetchone(
+        "SELECT jsonb_array_length(COALESCE(p.entry->'route'->'stages', '[]'::jsonb)) > 0 AS routed"
+        " FROM dossiers d JOIN procedures p"
+        " ON p.code = d.procedure_code AND p.version = d.procedure_version WHERE d.code = %s",
+        (code,),
+    )
+    return bool(row and row["routed"])
+
+
 def agencies_involved(uow: UnitOfWork, code: str) -> set[str]:
     """Every agency routing has handed the dossier to."""
     rows = uow.fetchall(

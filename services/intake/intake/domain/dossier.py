@@ -126,8 +126,134 @@ def start_processing(dossier: Dossier) -> Dossier:
     return replace(dossier, status=IN_PROGRESS) if dossier.status == RECEIVED else dossier
 
 
-def result_ready(dossier: Dossier, now: datetime, result: dict[str, Any]) -> Change:
+# --- who may act: the receiving unit, or the agency holding an open step -------------------------
+
+STEP_OPEN = "assigned"  # routing's step is with an agency (assigned, accepted, or paused)
+STEP_DONE = "completed"
+STEP_PENDING = "pending"  # sent back (step.returned): nobody holds it until it is assigned again
+_STEP_RANK = {STEP_PENDING: 0, STEP_OPEN: 1, STEP_DONE: 2}
+
+
+@dataclass(frozen=True)
+class Party:
+    """Who asks for a change: whether they are of the receiving unit, and which agencies they
+    speak for (an officer's unit and agency claim)."""
+
+    receiving_unit: bool
+    agencies: frozenset[str]
+
+
+def track_step(steps: dict[str, Any], status: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Routing reported a step's move: the steps as intake knows them now.
+
+    Events may arrive out of order (competing consumers, retries): a report about an earlier
+    attempt, or an earlier move of the same attempt (assigned after completed), changes nothing.
+    """
+    step_id = str(data["step_id"])
+    attempt = int(data.get("attempt") or 0)
+    before = steps.get(step_id)
+    if before is not None and (attempt, _STEP_RANK[status]) < (
+        int(before.get("attempt") or 0),
+        _STEP_RANK.get(str(before.get("status")), 0),
+    ):
+        return steps
+    task = data.get("task") or (before or {}).get("task")
+    entry = {
+        "step_id": step_id,
+        "agency": data.get("agency") or (before or {}).get("agency"),
+        "task": task,
+        "due_at": data.get("due_at"),
+        "attempt": attempt,
+        "status": status,
+    }
+    return {**steps, step_id: entry}
+
+
+def open_steps(steps: dict[str, Any]) -> list[dict[str, Any]]:
+    """The steps an agency holds now, in route order (stage, then index)."""
+
+    def order(step_id: str) -> tuple[int, ...]:
+        tail = step_id.rsplit("/", 1)[-1]
+        return tuple(int(p) for p in tail.split(".") if p.isdigit())
+
+    held = [s for s in steps.values() if s.get("status") == STEP_OPEN]
+    return sorted(held, key=lambda s: order(str(s["step_id"])))
+
+
+def require_party(
+    party: Party, steps: dict[str, Any], action: str, *, desk_only: bool = False
+) -> None:
+    """The receiving unit's officers may act; an agency only while it holds an open step of the
+    route (not one it held before, nor one of a later stage), and never on a desk-only action
+    (supplements received, withdrawal, return: the citizen deals with the desk)."""
+    if party.receiving_unit:
+        return
+    if desk_only:
+        raise ApiError(
+            403,
+            "not_receiving_unit",
+            f"Chỉ bộ phận tiếp nhận của đơn vị nhận hồ sơ mới được {action}",
+        )
+    holders = {str(s.get("agency")) for s in open_steps(steps)}
+    if not party.agencies & holders:
+        raise ApiError(
+            403,
+            "not_step_holder",
+            f"Cơ quan của cán bộ không giữ bước xử lý nào đang mở của hồ sơ nên không được {action}",
+        )
+
+
+def _step_label(step: dict[str, Any]) -> str:
+    number = str(step["step_id"]).rsplit("/", 1)[-1]
+    task = step.get("task") or {}
+    name = task.get("vi") if isinstance(task, dict) else None
+    return f"bước {number} ({step.get('agency')}{': ' + name if name else ''})"
+
+
+def result_ready(
+    dossier: Dossier,
+    now: datetime,
+    result: dict[str, Any],
+    *,
+    routed: bool,
+    steps: dict[str, Any],
+    party: Party,
+) -> Change:
+    """An officer says the result is ready. A procedure with a route: never by hand — routing's
+    `route.completed` does it (`route_completed`), so while the route is open the answer names
+    its open steps. A procedure without one: the receiving unit itself, nobody else."""
     _require(dossier, (RECEIVED, IN_PROGRESS), "ghi nhận có kết quả")
+    if routed:
+        still_open = open_steps(steps)
+        named = ", ".join(_step_label(s) for s in still_open) or "chưa có bước nào được giao"
+        raise ApiError(
+            409,
+            "route_not_completed",
+            "Chưa thể ghi nhận có kết quả: hồ sơ liên thông chỉ có kết quả khi mọi bước xử lý "
+            f"đã hoàn thành; các bước còn mở: {named}",
+            extra={
+                "open_steps": [
+                    {"step_id": s["step_id"], "agency": s.get("agency"), "task": s.get("task")}
+                    for s in still_open
+                ]
+            },
+        )
+    if not party.receiving_unit:
+        raise ApiError(
+            403,
+            "not_receiving_unit",
+            "Chỉ cán bộ của đơn vị tiếp nhận hồ sơ mới được ghi nhận có kết quả",
+        )
+    return _result(dossier, now, result)
+
+
+def route_completed(dossier: Dossier, now: datetime, result: dict[str, Any]) -> Change:
+    """Routing completed every step of the route: the result is ready."""
+    _require(dossier, (RECEIVED, IN_PROGRESS), "ghi nhận có kết quả")
+    return _result(dossier, now, result)
+
+
+def _result(dossier: Dossier, now: datetime, result: dict[str, Any]) -> Change:
     changed = replace(dossier, status=RESULT_READY, result_at=now)
     return Change(
         changed,

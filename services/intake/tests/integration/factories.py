@@ -16,6 +16,7 @@ from uuid import uuid4
 import eventlet
 
 BIRTH_BUNDLE = "2.000986"  # 3 working days, same-day cut-off 15:00 (data/procedures.json)
+DESK_ONLY = "9.000986"  # the birth bundle's papers without a route (tests/conftest.py adds it)
 MARRIAGE_STATUS = "1.000894"  # versions 1 and 2 (v2 from 2026-01-01); returns at the desk only
 
 DROP = object()

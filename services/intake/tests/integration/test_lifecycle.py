@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from factories import submission, unit
+from factories import DESK_ONLY, submission, unit
 
 pytestmark = pytest.mark.integration
 
@@ -29,8 +29,9 @@ class Desk:
         self.reception = make_token("reception", unit=self.unit, officer="rec-1")
         self.processing = make_token("processing", unit=self.unit, officer="proc-1")
 
-    def receive(self) -> dict:
-        reply = self.api.post("/dossiers", json=submission(), token=self.reception)
+    def receive(self, procedure: str | None = None) -> dict:
+        body = submission(procedure_code=procedure) if procedure else submission()
+        reply = self.api.post("/dossiers", json=body, token=self.reception)
         assert reply.status_code == 201, reply.text
         return reply.json()
 
@@ -124,7 +125,7 @@ def test_withdrawal_ends_the_dossier(desk, outbox_events):
 
 def test_result_then_return_publishes_timeliness(desk, event_tap, outbox_events):
     tap = event_tap("dossier.returned")
-    code = desk.receive()["code"]
+    code = desk.receive(DESK_ONLY)["code"]  # no route: the receiving unit marks the result
 
     ready = desk.act(code, "result", RESULT)
     assert ready.status_code == 200, ready.text
@@ -143,7 +144,7 @@ def test_result_then_return_publishes_timeliness(desk, event_tap, outbox_events)
 
 
 def test_history_and_events_record_every_action(desk, intake, make_token, outbox_events):
-    code = desk.receive()["code"]
+    code = desk.receive(DESK_ONLY)["code"]
     steps = [
         ("supplement-request", SUPPLEMENT_REQUEST, "processing"),
         ("supplements", SUPPLEMENTS, "reception"),

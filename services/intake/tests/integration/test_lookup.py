@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from factories import submission, unit
+from factories import DESK_ONLY, submission, unit
 from intake.domain import lookup as lookup_domain
 from motcua_kit.logs import JsonFormatter, RedactingFilter
 from motcua_kit.workcal import VN_TZ
@@ -37,8 +37,8 @@ def desk(intake, make_token):
     reception = make_token("reception", unit=desk_unit)
     processing = make_token("processing", unit=desk_unit)
 
-    def receive() -> tuple[dict, dict]:
-        body = submission()
+    def receive(procedure: str | None = None) -> tuple[dict, dict]:
+        body = submission(procedure_code=procedure) if procedure else submission()
         reply = intake.post("/dossiers", json=body, token=reception)
         assert reply.status_code == 201, reply.text
         return body, reply.json()
@@ -294,7 +294,7 @@ def test_receipt_by_link_and_by_pin(citizen, desk):
 
 
 def test_evaluation_only_once_and_only_after_the_result(citizen, desk, outbox_events):
-    _, received = desk()
+    _, received = desk(DESK_ONLY)  # no route: the desk marks the result itself
     code, pin = received["code"], received["lookup"]["pin"]
     evaluation = {"pin": pin, "ratings": RATINGS, "comment": "Cán bộ hướng dẫn tận tình"}
 
@@ -320,7 +320,7 @@ def test_evaluation_only_once_and_only_after_the_result(citizen, desk, outbox_ev
 
 
 def test_evaluation_with_the_link_and_with_a_wrong_pin(citizen, desk, outbox_events):
-    _, received = desk()
+    _, received = desk(DESK_ONLY)  # no route: the desk marks the result itself
     code, pin = received["code"], received["lookup"]["pin"]
     desk.result_ready(code)
 

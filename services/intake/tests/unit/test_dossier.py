@@ -38,6 +38,9 @@ def vn(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datet
 MONDAY = vn(2025, 7, 7, 10, 0)
 THURSDAY = vn(2025, 7, 10, 10, 0)
 NOW = vn(2025, 7, 8, 9, 0)
+DESK = life.Party(receiving_unit=True, agencies=frozenset({"000.00.08.H38"}))
+AGENCY = life.Party(receiving_unit=False, agencies=frozenset({"BHXH.H38"}))
+AT_THE_DESK = {"routed": False, "steps": {}, "party": DESK}  # a procedure without a route
 
 
 def dossier_in(status: str) -> Dossier:
@@ -86,7 +89,7 @@ TRANSITIONS: dict[str, tuple[Transition, tuple[str, ...], str, str | None]] = {
         WITHDRAWN,
     ),
     "result_ready": (
-        lambda d: life.result_ready(d, NOW, {"documents": ["giay-khai-sinh"]}),
+        lambda d: life.result_ready(d, NOW, {"documents": ["giay-khai-sinh"]}, **AT_THE_DESK),
         (RECEIVED, IN_PROGRESS),
         "dossier.result_ready",
         RESULT_READY,
@@ -207,7 +210,7 @@ def test_timeliness_counts_local_days_for_utc_timestamps() -> None:
 
 
 def test_result_and_return_carry_timeliness_of_the_result() -> None:
-    ready = life.result_ready(dossier_in(IN_PROGRESS), vn(2025, 7, 9, 15, 0), {"note": "xong"})
+    ready = life.route_completed(dossier_in(IN_PROGRESS), vn(2025, 7, 9, 15, 0), {"note": "xong"})
 
     assert ready.data == {"note": "xong", "timeliness": "early"}
     assert ready.dossier.result_at == vn(2025, 7, 9, 15, 0)
@@ -217,3 +220,58 @@ def test_result_and_return_carry_timeliness_of_the_result() -> None:
 
     assert returned.data == {"method": "desk", "timeliness": "early"}
     assert returned.dossier.returned_at == vn(2025, 7, 16, 9, 0)
+
+
+# --- who may act, and the route's open steps (issue 18) -----------------------------------------
+
+
+def step(step_id: str, agency: str, attempt: int = 0) -> dict:
+    return {"step_id": step_id, "agency": agency, "attempt": attempt, "task": {"vi": "Cấp thẻ"}}
+
+
+def test_intake_keeps_the_steps_routing_reports_whatever_their_order() -> None:
+    code = "X-1"
+    steps = life.track_step({}, life.STEP_OPEN, step(f"{code}/2.2", "BHXH.H38"))
+    steps = life.track_step(steps, life.STEP_OPEN, step(f"{code}/2.1", "CA.H38.08"))
+    done = life.track_step(steps, life.STEP_DONE, step(f"{code}/2.2", "BHXH.H38"))
+    late = life.track_step(done, life.STEP_OPEN, step(f"{code}/2.2", "BHXH.H38"))  # overtaken
+    assert late == done
+    assert [s["step_id"] for s in life.open_steps(done)] == [f"{code}/2.1"]
+    returned = life.track_step(done, life.STEP_PENDING, step(f"{code}/2.1", "CA.H38.08", 1))
+    assert life.open_steps(returned) == []
+    again = life.track_step(returned, life.STEP_OPEN, step(f"{code}/2.1", "CA.H38.08", 1))
+    assert [s["agency"] for s in life.open_steps(again)] == ["CA.H38.08"]
+
+
+def test_a_routed_result_is_never_marked_by_hand_and_names_the_open_steps() -> None:
+    steps = life.track_step({}, life.STEP_OPEN, step("X-1/2.1", "CA.H38.08"))
+    for party in (DESK, AGENCY):
+        with pytest.raises(ApiError) as refused:
+            life.result_ready(
+                dossier_in(IN_PROGRESS), NOW, {}, routed=True, steps=steps, party=party
+            )
+        assert (refused.value.status, refused.value.code) == (409, "route_not_completed")
+        assert "bước 2.1 (CA.H38.08: Cấp thẻ)" in refused.value.message
+        assert refused.value.extra["open_steps"][0]["step_id"] == "X-1/2.1"
+
+
+def test_without_a_route_only_the_receiving_unit_marks_the_result() -> None:
+    ready = life.result_ready(dossier_in(IN_PROGRESS), NOW, {}, **AT_THE_DESK)
+    assert ready.dossier.status == life.RESULT_READY
+    with pytest.raises(ApiError) as refused:
+        life.result_ready(dossier_in(IN_PROGRESS), NOW, {}, routed=False, steps={}, party=AGENCY)
+    assert (refused.value.status, refused.value.code) == (403, "not_receiving_unit")
+
+
+def test_an_agency_acts_only_while_it_holds_an_open_step() -> None:
+    holding = life.track_step({}, life.STEP_OPEN, step("X-1/2.2", "BHXH.H38"))
+    life.require_party(AGENCY, holding, "từ chối")
+    life.require_party(DESK, {}, "trả kết quả", desk_only=True)
+    finished = life.track_step(holding, life.STEP_DONE, step("X-1/2.2", "BHXH.H38"))
+    for steps, desk_only, code in (
+        (finished, False, "not_step_holder"),
+        (holding, True, "not_receiving_unit"),
+    ):
+        with pytest.raises(ApiError) as refused:
+            life.require_party(AGENCY, steps, "từ chối", desk_only=desk_only)
+        assert (refused.value.status, refused.value.code) == (403, code)
