@@ -261,12 +261,22 @@ def _party(officer: Officer, dossier: Dossier) -> life.Party:
     )
 
 
-def _may(
-    uow: UnitOfWork, officer: Officer, dossier: Dossier, action: str, *, desk_only: bool = False
-) -> None:
-    life.require_party(
-        _party(officer, dossier), repo.route_steps(uow, dossier.code), action, desk_only=desk_only
-    )
+def _acted_on(
+    uow: UnitOfWork,
+    officer: Officer,
+    code: str,
+    action: str,
+    *,
+    desk_only: bool = False,
+    by_route: bool = False,
+) -> Dossier:
+    """The dossier, locked, once the officer may take `action` on it now (life.require_party);
+    `by_route`: routing reports the action and has checked the agency holds the step."""
+    dossier = _dossier_for(uow, officer, code)
+    if not by_route:
+        steps = repo.route_steps(uow, code)
+        life.require_party(_party(officer, dossier), steps, action, desk_only=desk_only)
+    return dossier
 
 
 def apply_change(
@@ -324,10 +334,7 @@ def request_supplement(
     *,
     by_route: bool = False,
 ) -> dict[str, Any]:
-    """`by_route`: routing reports it (it checked that the agency holds the step)."""
-    dossier = _dossier_for(uow, officer, code)
-    if not by_route:
-        _may(uow, officer, dossier, "yêu cầu bổ sung hồ sơ")
+    dossier = _acted_on(uow, officer, code, "yêu cầu bổ sung hồ sơ", by_route=by_route)
     change = life.request_supplement(dossier, calendar, now, body["missing"])
     return apply_change(uow, officer, change, now, {"reason": body["reason"]})
 
@@ -340,8 +347,7 @@ def receive_supplements(
     body: dict[str, Any],
     now: datetime,
 ) -> dict[str, Any]:
-    dossier = _dossier_for(uow, officer, code)
-    _may(uow, officer, dossier, "nhận hồ sơ bổ sung", desk_only=True)
+    dossier = _acted_on(uow, officer, code, "nhận hồ sơ bổ sung", desk_only=True)
     change = life.supplement(dossier, calendar, now)
     return apply_change(
         uow, officer, change, now, {"documents": body["documents"], "note": body.get("note")}
@@ -357,17 +363,14 @@ def refuse(
     *,
     by_route: bool = False,
 ) -> dict[str, Any]:
-    dossier = _dossier_for(uow, officer, code)
-    if not by_route:
-        _may(uow, officer, dossier, "từ chối giải quyết hồ sơ")
+    dossier = _acted_on(uow, officer, code, "từ chối giải quyết hồ sơ", by_route=by_route)
     return apply_change(uow, officer, life.refuse(dossier, body["reason"]), now, {})
 
 
 def withdraw(
     uow: UnitOfWork, officer: Officer, code: str, body: dict[str, Any], now: datetime
 ) -> dict[str, Any]:
-    dossier = _dossier_for(uow, officer, code)
-    _may(uow, officer, dossier, "nhận đơn rút hồ sơ", desk_only=True)
+    dossier = _acted_on(uow, officer, code, "nhận đơn rút hồ sơ", desk_only=True)
     return apply_change(uow, officer, life.withdraw(dossier, body["reason"]), now, {})
 
 
@@ -403,8 +406,7 @@ def route_completed(
 def return_result(
     uow: UnitOfWork, officer: Officer, code: str, body: dict[str, Any], now: datetime
 ) -> dict[str, Any]:
-    dossier = _dossier_for(uow, officer, code)
-    _may(uow, officer, dossier, "trả kết quả", desk_only=True)
+    dossier = _acted_on(uow, officer, code, "trả kết quả", desk_only=True)
     change = life.return_result(dossier, now, body["method"])
     return apply_change(uow, officer, change, now, {"note": body.get("note")})
 
